@@ -1,0 +1,134 @@
+/* Configuration: PgBouncer-compatible ini (main section [sluice] or [pgbouncer],
+ * [databases], [users], %include) parsed into one immutable snapshot.
+ * Every main-section key is declared once in a table (config.c) from which
+ * parsing, defaults, SHOW CONFIG and docs/config.md are all derived. */
+#ifndef SLUICE_CONFIG_H
+#define SLUICE_CONFIG_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#define CFG_NAME_MAX 64   /* database / user names (PostgreSQL NAMEDATALEN) */
+#define CFG_SECRET_MAX 256 /* passwords and auth_file secrets */
+
+enum pool_mode { POOL_MODE_UNSET = -1, POOL_SESSION = 0, POOL_TRANSACTION, POOL_STATEMENT };
+enum auth_type { AUTH_TYPE_TRUST = 0, AUTH_TYPE_ANY, AUTH_TYPE_PLAIN, AUTH_TYPE_MD5, AUTH_TYPE_SCRAM };
+
+/* One [databases] line. Integer fields are -1 when not given on the line. */
+struct db_entry {
+	char name[CFG_NAME_MAX];     /* client-facing name; "*" is the fallback entry */
+	char host[256];              /* empty: unix socket in the default dir; "/dir": unix socket dir */
+	int port;                    /* default 5432 */
+	char dbname[CFG_NAME_MAX];   /* server database; empty: same as the client's database name */
+	char user[CFG_NAME_MAX];     /* forced server user; empty: the client's user */
+	char password[CFG_SECRET_MAX];
+	char auth_user[CFG_NAME_MAX];
+	char client_encoding[64], datestyle[64], timezone[64], application_name[64];
+	char connect_query[1024];
+	int pool_size, min_pool_size, reserve_pool, max_db_connections;
+	int pool_mode; /* enum pool_mode, POOL_MODE_UNSET when not given */
+};
+
+/* One [users] line. */
+struct user_entry {
+	char name[CFG_NAME_MAX];
+	int pool_mode;            /* POOL_MODE_UNSET when not given */
+	int max_user_connections; /* -1 when not given */
+};
+
+/* One auth_file line: "user" "secret" (plaintext, md5<32 hex>, or SCRAM-SHA-256$...). */
+struct userlist_entry {
+	char name[CFG_NAME_MAX];
+	char secret[CFG_SECRET_MAX];
+};
+
+/* The immutable snapshot. Durations are seconds (double, 0 = disabled unless noted). */
+struct sluice_config {
+	char *path; /* the file it was loaded from */
+
+	/* [sluice] / [pgbouncer] main section */
+	char *listen_addr;
+	int listen_port;
+	char *unix_socket_dir;
+	int unix_socket_mode;
+	int auth_type; /* enum auth_type */
+	char *auth_file;
+	int pool_mode; /* enum pool_mode */
+	int max_client_conn;
+	int default_pool_size;
+	int min_pool_size;
+	int reserve_pool_size;
+	double reserve_pool_timeout;
+	int max_db_connections;
+	int max_user_connections;
+	char *server_reset_query;
+	int server_reset_query_always;
+	double server_check_delay;
+	char *server_check_query;
+	double server_lifetime;
+	double server_idle_timeout;
+	double server_connect_timeout;
+	double server_login_retry;
+	double client_login_timeout;
+	double query_wait_timeout;
+	double client_idle_timeout;
+	double idle_transaction_timeout;
+	double query_timeout;
+	char *ignore_startup_parameters; /* comma-separated list */
+	int max_packet_size;
+	int pkt_buf;
+	int listen_backlog;
+	int tcp_keepalive;
+	char *logfile;
+	char *pidfile;
+	char *admin_users;
+	char *stats_users;
+	int verbose;
+	int log_connections;
+	int log_disconnections;
+	int log_pooler_errors;
+	char *application_name_add_host_unused; /* reserved */
+	int workers;
+
+	struct db_entry *dbs;
+	int n_dbs;
+	struct user_entry *users;
+	int n_users;
+	struct userlist_entry *userlist; /* parsed auth_file, sorted by name */
+	int n_userlist;
+};
+
+/* Warning sink used while loading: unknown keys and other non-fatal findings. */
+typedef void (*config_warn_fn)(void *arg, const char *msg);
+
+/* Load and validate path (following %include). On success returns 0 and a new snapshot in *out.
+ * On failure returns -1 with "file:line: key: reason" in err. Warnings go to warn (may be NULL). */
+int config_load(const char *path, struct sluice_config **out, char *err, size_t errlen,
+		config_warn_fn warn, void *warn_arg);
+/* Free a snapshot from config_load (NULL is allowed). */
+void config_free(struct sluice_config *cfg);
+
+/* Exact [databases] entry by client-facing name, or NULL (the caller decides on the "*" fallback). */
+const struct db_entry *config_find_db(const struct sluice_config *cfg, const char *name);
+/* [users] entry by name, or NULL. */
+const struct user_entry *config_find_user(const struct sluice_config *cfg, const char *name);
+/* auth_file secret for user, or NULL when the user is not listed. */
+const char *config_find_secret(const struct sluice_config *cfg, const char *user);
+
+/* Parse an auth_file (PgBouncer userlist.txt format) into a malloc'd array; returns count or -1 with err. */
+int userlist_parse(const char *path, struct userlist_entry **out, char *err, size_t errlen);
+
+/* Whether main-section key name is reloadable (SIGHUP / RELOAD); -1 if the key is unknown. */
+int config_key_reloadable(const char *name);
+/* Current value of a main-section key rendered as text (for SHOW CONFIG); returns 0 or -1 if unknown. */
+int config_key_value(const struct sluice_config *cfg, const char *name, char *buf, size_t len);
+/* Iterate the key table: fills name/default/doc for index i; returns 0, or -1 past the end. */
+int config_key_at(int i, const char **name, const char **def, const char **doc, int *reloadable);
+/* Write docs/config.md (Markdown reference generated from the key table). */
+void config_write_doc(FILE *out);
+
+/* Names for enums (for logs and SHOW). */
+const char *pool_mode_name(int mode);
+const char *auth_type_name(int type);
+
+#endif
