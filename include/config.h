@@ -8,19 +8,25 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#define CFG_NAME_MAX 64   /* database / user names (PostgreSQL NAMEDATALEN) */
+#define CFG_NAME_MAX   64  /* database / user names (PostgreSQL NAMEDATALEN) */
 #define CFG_SECRET_MAX 256 /* passwords and auth_file secrets */
 
 enum pool_mode { POOL_MODE_UNSET = -1, POOL_SESSION = 0, POOL_TRANSACTION, POOL_STATEMENT };
-enum auth_type { AUTH_TYPE_TRUST = 0, AUTH_TYPE_ANY, AUTH_TYPE_PLAIN, AUTH_TYPE_MD5, AUTH_TYPE_SCRAM };
+enum auth_type {
+	AUTH_TYPE_TRUST = 0,
+	AUTH_TYPE_ANY,
+	AUTH_TYPE_PLAIN,
+	AUTH_TYPE_MD5,
+	AUTH_TYPE_SCRAM
+};
 
 /* One [databases] line. Integer fields are -1 when not given on the line. */
 struct db_entry {
-	char name[CFG_NAME_MAX];     /* client-facing name; "*" is the fallback entry */
-	char host[256];              /* empty: unix socket in the default dir; "/dir": unix socket dir */
-	int port;                    /* default 5432 */
-	char dbname[CFG_NAME_MAX];   /* server database; empty: same as the client's database name */
-	char user[CFG_NAME_MAX];     /* forced server user; empty: the client's user */
+	char name[CFG_NAME_MAX]; /* client-facing name; "*" is the fallback entry */
+	char host[256]; /* empty: unix socket in the default dir; "/dir": unix socket dir */
+	int port;       /* default 5432 */
+	char dbname[CFG_NAME_MAX]; /* server database; empty: same as the client's database name */
+	char user[CFG_NAME_MAX];   /* forced server user; empty: the client's user */
 	char password[CFG_SECRET_MAX];
 	char auth_user[CFG_NAME_MAX];
 	char client_encoding[64], datestyle[64], timezone[64], application_name[64];
@@ -40,6 +46,25 @@ struct user_entry {
 struct userlist_entry {
 	char name[CFG_NAME_MAX];
 	char secret[CFG_SECRET_MAX];
+};
+
+/* One key = value line of a section sluice keeps verbatim (see struct cfg_section). */
+struct cfg_kv {
+	char *key;   /* as written (compare case-insensitively) */
+	char *value; /* trimmed, otherwise as written */
+	char *file;  /* file and line the pair came from, for error messages */
+	int line;
+};
+
+/* A section other than the main one, [databases] and [users] ([tenant_defaults], [tenant.NAME],
+ * [class.NAME], or unknown ones), kept raw for later parsers. Repeated sections with the same
+ * name are merged into one, pairs in file order (so the last pair for a key wins). */
+struct cfg_section {
+	char *name; /* as written between the brackets, trimmed */
+	char *file; /* where the section first appeared */
+	int line;
+	struct cfg_kv *kv;
+	int n_kv;
 };
 
 /* The immutable snapshot. Durations are seconds (double, 0 = disabled unless noted). */
@@ -87,7 +112,6 @@ struct sluice_config {
 	int log_connections;
 	int log_disconnections;
 	int log_pooler_errors;
-	char *application_name_add_host_unused; /* reserved */
 	int workers;
 
 	struct db_entry *dbs;
@@ -96,6 +120,8 @@ struct sluice_config {
 	int n_users;
 	struct userlist_entry *userlist; /* parsed auth_file, sorted by name */
 	int n_userlist;
+	struct cfg_section *extra_sections; /* other sections, in order of first appearance */
+	int n_extra;
 };
 
 /* Warning sink used while loading: unknown keys and other non-fatal findings. */
@@ -104,28 +130,49 @@ typedef void (*config_warn_fn)(void *arg, const char *msg);
 /* Load and validate path (following %include). On success returns 0 and a new snapshot in *out.
  * On failure returns -1 with "file:line: key: reason" in err. Warnings go to warn (may be NULL). */
 int config_load(const char *path, struct sluice_config **out, char *err, size_t errlen,
-		config_warn_fn warn, void *warn_arg);
+                config_warn_fn warn, void *warn_arg);
 /* Free a snapshot from config_load (NULL is allowed). */
 void config_free(struct sluice_config *cfg);
 
-/* Exact [databases] entry by client-facing name, or NULL (the caller decides on the "*" fallback). */
+/* Exact [databases] entry by client-facing name, or NULL (the caller decides on the "*" fallback).
+ */
 const struct db_entry *config_find_db(const struct sluice_config *cfg, const char *name);
 /* [users] entry by name, or NULL. */
 const struct user_entry *config_find_user(const struct sluice_config *cfg, const char *name);
 /* auth_file secret for user, or NULL when the user is not listed. */
 const char *config_find_secret(const struct sluice_config *cfg, const char *user);
 
-/* Parse an auth_file (PgBouncer userlist.txt format) into a malloc'd array; returns count or -1 with err. */
+/* Parse an auth_file (PgBouncer userlist.txt format) into a malloc'd array; returns count or -1
+ * with err. */
 int userlist_parse(const char *path, struct userlist_entry **out, char *err, size_t errlen);
 
 /* Whether main-section key name is reloadable (SIGHUP / RELOAD); -1 if the key is unknown. */
 int config_key_reloadable(const char *name);
-/* Current value of a main-section key rendered as text (for SHOW CONFIG); returns 0 or -1 if unknown. */
+/* Current value of a main-section key rendered as text (for SHOW CONFIG); returns 0 or -1 if
+ * unknown. */
 int config_key_value(const struct sluice_config *cfg, const char *name, char *buf, size_t len);
 /* Iterate the key table: fills name/default/doc for index i; returns 0, or -1 past the end. */
 int config_key_at(int i, const char **name, const char **def, const char **doc, int *reloadable);
 /* Write docs/config.md (Markdown reference generated from the key table). */
 void config_write_doc(FILE *out);
+
+/* Extra section by exact name (e.g. "tenant.acme"), or NULL. */
+const struct cfg_section *config_find_section(const struct sluice_config *cfg, const char *name);
+/* Last value given for key (case-insensitive) in sec, or NULL; *kv_out (may be NULL) gets the pair.
+ */
+const char *cfg_section_get(const struct cfg_section *sec, const char *key,
+                            const struct cfg_kv **kv_out);
+
+/* Value parsers shared with the key table, for later section parsers. All return 0 or -1.
+ * Integer: optional sign and decimal digits only. */
+int config_parse_int(const char *s, long long *out);
+/* Boolean: 0/1, yes/no, on/off, true/false (case-insensitive). */
+int config_parse_bool(const char *s, int *out);
+/* Duration in seconds: a plain (possibly fractional) number is seconds; units us, ms, s, min, h, d.
+ */
+int config_parse_duration(const char *s, double *out);
+/* Size in bytes: plain number, or with a k/kB, M/MB, G/GB suffix (powers of 1024). */
+int config_parse_size(const char *s, long long *out);
 
 /* Names for enums (for logs and SHOW). */
 const char *pool_mode_name(int mode);

@@ -1,0 +1,33 @@
+/* The one runtime object: the control plane (signals, reload, shutdown) on the
+ * main thread and the data-plane worker it feeds with config snapshots. */
+#ifndef SLUICE_RUNTIME_H
+#define SLUICE_RUNTIME_H
+
+#include <ev.h>
+
+#include "config.h"
+#include "worker.h"
+
+struct runtime {
+	struct ev_loop *loop; /* main thread's loop */
+	char *config_path;
+	struct sluice_config *cfg; /* the control plane's own snapshot */
+	struct worker worker;
+	ev_signal sig_hup, sig_int, sig_term;
+	ev_async worker_exited;
+	int shutdown_requested;
+	int exit_code;
+};
+
+/* Build the runtime from a loaded config (ownership of cfg moves in); opens listeners. */
+int runtime_init(struct runtime *rt, const char *path, struct sluice_config *cfg);
+/* Run until shutdown; returns the process exit code. */
+int runtime_run(struct runtime *rt);
+/* Re-read the config file and hand a new snapshot to the workers (SIGHUP, RELOAD). */
+int runtime_reload(struct runtime *rt);
+/* Apply logging settings of a snapshot (verbosity, logfile). */
+void runtime_apply_logging(const struct sluice_config *cfg, int extra_verbose);
+/* Called by a worker thread when it ends. */
+void runtime_worker_exited(struct runtime *rt);
+
+#endif

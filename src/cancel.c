@@ -1,0 +1,132 @@
+/* Cancel keys: each client gets sluice's own (pid, key); a CancelRequest carrying
+ * it is forwarded, on a new connection, to the server running that client's query. */
+#include <errno.h>
+#include <openssl/rand.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "log.h"
+#include "server.h"
+#include "worker.h"
+
+struct cancel_req {
+	ev_io io;
+	ev_timer timer;
+	struct worker *w;
+	int fd;
+	uint8_t pkt[16];
+};
+
+static uint32_t bucket(const struct worker *w, uint32_t pid, uint32_t key)
+{
+	uint32_t h = pid * 2654435761u ^ key;
+	return (h ^ (h >> 16)) & w->cancel_mask;
+}
+
+void cancel_register(struct worker *w, struct client *cl)
+{
+	uint32_t k[2];
+	do {
+		RAND_bytes((unsigned char *)k, sizeof(k));
+		k[0] &= 0x7fffffff; /* a positive "pid", as clients print it */
+	} while (cancel_lookup(w, k[0], k[1]));
+	cl->cancel_pid = k[0];
+	cl->cancel_key = k[1];
+	uint32_t b = bucket(w, k[0], k[1]);
+	cl->cancel_next = w->cancel_tab[b];
+	w->cancel_tab[b] = cl;
+}
+
+void cancel_unregister(struct worker *w, struct client *cl)
+{
+	if (!cl->cancel_pid && !cl->cancel_key)
+		return;
+	struct client **pp = &w->cancel_tab[bucket(w, cl->cancel_pid, cl->cancel_key)];
+	for (; *pp; pp = &(*pp)->cancel_next) {
+		if (*pp == cl) {
+			*pp = cl->cancel_next;
+			break;
+		}
+	}
+	cl->cancel_pid = cl->cancel_key = 0;
+}
+
+struct client *cancel_lookup(struct worker *w, uint32_t pid, uint32_t key)
+{
+	for (struct client *cl = w->cancel_tab[bucket(w, pid, key)]; cl; cl = cl->cancel_next)
+		if (cl->cancel_pid == pid && cl->cancel_key == key)
+			return cl;
+	return NULL;
+}
+
+static void cancel_done(struct cancel_req *req)
+{
+	ev_io_stop(req->w->loop, &req->io);
+	ev_timer_stop(req->w->loop, &req->timer);
+	close(req->fd);
+	free(req);
+}
+
+static void cancel_io_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct cancel_req *req = io->data;
+	int err = 0;
+	socklen_t l = sizeof(err);
+	(void)loop;
+	(void)revents;
+	getsockopt(req->fd, SOL_SOCKET, SO_ERROR, &err, &l);
+	if (err || send(req->fd, req->pkt, sizeof(req->pkt), MSG_NOSIGNAL) != sizeof(req->pkt))
+		log_warn("cancel request could not be forwarded: %s", strerror(err ? err : errno));
+	cancel_done(req);
+}
+
+static void cancel_timeout_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)loop;
+	(void)revents;
+	log_warn("cancel request could not be forwarded: connect timeout");
+	cancel_done(t->data);
+}
+
+void cancel_forward(struct client *cl)
+{
+	struct server *srv = cl->server;
+	struct worker *w = cl->c.w;
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	char err[200];
+	if (!srv || !srv->logged_in) {
+		clog(cl, LOG_LVL_DEBUG, "cancel request ignored: no query running");
+		return;
+	}
+	if (server_resolve(&srv->pool->db->entry, &ss, &sl, err, sizeof(err)) < 0)
+		return;
+	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	if (connect(fd, (struct sockaddr *)&ss, sl) < 0 && errno != EINPROGRESS) {
+		close(fd);
+		return;
+	}
+	struct cancel_req *req = calloc(1, sizeof(*req));
+	if (!req) {
+		close(fd);
+		return;
+	}
+	req->w = w;
+	req->fd = fd;
+	pg_put_u32(req->pkt, 16);
+	pg_put_u32(req->pkt + 4, PROTO_CANCEL);
+	pg_put_u32(req->pkt + 8, srv->be_pid);
+	pg_put_u32(req->pkt + 12, srv->be_key);
+	ev_io_init(&req->io, cancel_io_cb, fd, EV_WRITE);
+	req->io.data = req;
+	ev_timer_init(&req->timer, cancel_timeout_cb, 10.0, 0);
+	req->timer.data = req;
+	ev_io_start(w->loop, &req->io);
+	ev_timer_start(w->loop, &req->timer);
+	clog(cl, LOG_LVL_LOG, "forwarding cancel request to %u", srv->id);
+}

@@ -1,0 +1,726 @@
+/* The main-section key table: every [sluice]/[pgbouncer] key is declared exactly once here,
+ * and defaults, parsing, SHOW CONFIG rendering and docs/config.md all derive from it. */
+#include "config_int.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+enum key_type {
+	KT_INT,      /* int, decimal */
+	KT_MODE,     /* int, file mode: octal with a leading 0 */
+	KT_BOOL,     /* int 0/1 */
+	KT_STRING,   /* char * */
+	KT_PATH,     /* char *, relative values resolved against the config file's directory */
+	KT_ENUM,     /* int, one of enum_names */
+	KT_DURATION, /* double seconds */
+	KT_SIZE,     /* int bytes */
+};
+
+static const char *const type_names[] = {"integer", "octal", "boolean",  "string",
+                                         "path",    "enum",  "duration", "size"};
+
+struct key_def {
+	const char *name;
+	enum key_type type;
+	size_t off;
+	const char *def; /* default, as it would be written in the file */
+	double min, max; /* KT_INT, KT_MODE, KT_DURATION, KT_SIZE */
+	int reloadable;
+	const char *group;
+	const char *const *enum_names;       /* KT_ENUM: value i is names[i] */
+	const char *const *enum_unsupported; /* KT_ENUM: recognised but not implemented yet */
+	const char *doc;
+};
+
+static const char *const pool_mode_names[] = {"session", "transaction", "statement", NULL};
+static const char *const auth_type_names[] = {"trust", "any",           "plain",
+                                              "md5",   "scram-sha-256", NULL};
+static const char *const auth_type_unsupported[] = {"hba", "cert", "peer", "pam", "ldap", NULL};
+
+#define OFF(f)    offsetof(struct sluice_config, f)
+#define G_LISTEN  "Listening"
+#define G_AUTH    "Authentication and access"
+#define G_POOL    "Pool sizing"
+#define G_SERVER  "Server connections"
+#define G_TIMEOUT "Client timeouts"
+#define G_PROTO   "Protocol"
+#define G_LOG     "Logging and process"
+#define DUR_MAX   2147483647.0
+
+static const struct key_def keys[] = {
+    /* Listening */
+    {"listen_addr", KT_STRING, OFF(listen_addr), "", 0, 0, 0, G_LISTEN, NULL, NULL,
+     "TCP address(es) to listen on, comma-separated; `*` means all addresses. Empty: no TCP "
+     "listener (the example config uses 127.0.0.1)."},
+    {"listen_port", KT_INT, OFF(listen_port), "6432", 1, 65535, 0, G_LISTEN, NULL, NULL,
+     "TCP port to listen on; also names the Unix socket `.s.PGSQL.<port>`."},
+    {"unix_socket_dir", KT_STRING, OFF(unix_socket_dir), "/tmp", 0, 0, 0, G_LISTEN, NULL, NULL,
+     "Directory for the Unix-domain socket. Empty: no Unix socket."},
+    {"unix_socket_mode", KT_MODE, OFF(unix_socket_mode), "0777", 0, 0777, 0, G_LISTEN, NULL, NULL,
+     "Permission bits of the Unix-domain socket (octal)."},
+    {"listen_backlog", KT_INT, OFF(listen_backlog), "128", 1, 65535, 0, G_LISTEN, NULL, NULL,
+     "Backlog passed to listen(2); the kernel caps it at net.core.somaxconn."},
+    {"tcp_keepalive", KT_BOOL, OFF(tcp_keepalive), "1", 0, 0, 1, G_LISTEN, NULL, NULL,
+     "Turn on TCP keepalive (operating-system default timings) on client and server sockets."},
+    {"workers", KT_INT, OFF(workers), "1", 1, 64, 0, G_LISTEN, NULL, NULL,
+     "Number of event-loop threads. Only 1 is accepted for now: sluice refuses to start with "
+     "a higher value."},
+
+    /* Authentication and access */
+    {"auth_type", KT_ENUM, OFF(auth_type), "md5", 0, 0, 1, G_AUTH, auth_type_names,
+     auth_type_unsupported,
+     "How clients prove who they are: `trust` (no password, user must be in auth_file), `any` "
+     "(no password, any user name), `plain`, `md5` or `scram-sha-256`. `hba`, `cert`, `peer`, "
+     "`pam` and `ldap` are not supported yet."},
+    {"auth_file", KT_PATH, OFF(auth_file), "", 0, 0, 1, G_AUTH, NULL, NULL,
+     "File of user names and secrets (userlist.txt format, see below). A relative path is "
+     "resolved against the directory of the config file that sets it."},
+    {"admin_users", KT_STRING, OFF(admin_users), "", 0, 0, 1, G_AUTH, NULL, NULL,
+     "Comma-separated users allowed every command on the admin console."},
+    {"stats_users", KT_STRING, OFF(stats_users), "", 0, 0, 1, G_AUTH, NULL, NULL,
+     "Comma-separated users allowed the read-only SHOW commands on the admin console."},
+
+    /* Pool sizing */
+    {"pool_mode", KT_ENUM, OFF(pool_mode), "session", 0, 0, 1, G_POOL, pool_mode_names, NULL,
+     "When a server connection goes back to the pool: `session` (client disconnects), "
+     "`transaction` (transaction ends) or `statement` (each statement ends)."},
+    {"max_client_conn", KT_INT, OFF(max_client_conn), "100", 1, INT_MAX, 1, G_POOL, NULL, NULL,
+     "Most client connections accepted at once. Each one uses a file descriptor: raise "
+     "`ulimit -n` to match."},
+    {"default_pool_size", KT_INT, OFF(default_pool_size), "20", 1, INT_MAX, 1, G_POOL, NULL, NULL,
+     "Server connections per (database, user) pool, unless the database sets pool_size."},
+    {"min_pool_size", KT_INT, OFF(min_pool_size), "0", 0, INT_MAX, 1, G_POOL, NULL, NULL,
+     "Keep at least this many server connections open in each pool; 0: none."},
+    {"reserve_pool_size", KT_INT, OFF(reserve_pool_size), "0", 0, INT_MAX, 1, G_POOL, NULL, NULL,
+     "Extra server connections a pool may open beyond its size once a client has waited "
+     "reserve_pool_timeout; 0: no reserve."},
+    {"reserve_pool_timeout", KT_DURATION, OFF(reserve_pool_timeout), "5", 0, DUR_MAX, 1, G_POOL,
+     NULL, NULL, "How long a client waits before the reserve pool may be used."},
+    {"max_db_connections", KT_INT, OFF(max_db_connections), "0", 0, INT_MAX, 1, G_POOL, NULL, NULL,
+     "Most server connections per database, all users together; 0: unlimited."},
+    {"max_user_connections", KT_INT, OFF(max_user_connections), "0", 0, INT_MAX, 1, G_POOL, NULL,
+     NULL, "Most server connections per user, all databases together; 0: unlimited."},
+
+    /* Server connections */
+    {"server_reset_query", KT_STRING, OFF(server_reset_query), "DISCARD ALL", 0, 0, 1, G_SERVER,
+     NULL, NULL,
+     "Run on a server connection before another client gets it (session mode only, unless "
+     "server_reset_query_always). Empty: none."},
+    {"server_reset_query_always", KT_BOOL, OFF(server_reset_query_always), "0", 0, 0, 1, G_SERVER,
+     NULL, NULL, "Run server_reset_query in transaction and statement modes too."},
+    {"server_check_delay", KT_DURATION, OFF(server_check_delay), "30", 0, DUR_MAX, 1, G_SERVER,
+     NULL, NULL,
+     "A server connection idle for longer than this is checked with server_check_query before "
+     "reuse; 0: check every time."},
+    {"server_check_query", KT_STRING, OFF(server_check_query), "select 1", 0, 0, 1, G_SERVER, NULL,
+     NULL, "Query that checks an idle server connection is alive. Empty: no check."},
+    {"server_lifetime", KT_DURATION, OFF(server_lifetime), "3600", 0, DUR_MAX, 1, G_SERVER, NULL,
+     NULL,
+     "Close an unused server connection once it has been connected this long; 0: use each "
+     "server connection for one client only."},
+    {"server_idle_timeout", KT_DURATION, OFF(server_idle_timeout), "600", 0, DUR_MAX, 1, G_SERVER,
+     NULL, NULL, "Close a server connection left unused this long; 0: never."},
+    {"server_connect_timeout", KT_DURATION, OFF(server_connect_timeout), "15", 0, DUR_MAX, 1,
+     G_SERVER, NULL, NULL, "Give up on a server connect plus login that takes longer than this."},
+    {"server_login_retry", KT_DURATION, OFF(server_login_retry), "15", 0, DUR_MAX, 1, G_SERVER,
+     NULL, NULL, "After a failed server connect or login, wait this long before trying again."},
+
+    /* Client timeouts */
+    {"client_login_timeout", KT_DURATION, OFF(client_login_timeout), "60", 0, DUR_MAX, 1, G_TIMEOUT,
+     NULL, NULL, "Drop a client that has not finished logging in after this long; 0: never."},
+    {"query_wait_timeout", KT_DURATION, OFF(query_wait_timeout), "120", 0, DUR_MAX, 1, G_TIMEOUT,
+     NULL, NULL, "Drop a client whose query waited this long for a server connection; 0: never."},
+    {"client_idle_timeout", KT_DURATION, OFF(client_idle_timeout), "0", 0, DUR_MAX, 1, G_TIMEOUT,
+     NULL, NULL, "Drop a client connection idle this long; 0: never."},
+    {"idle_transaction_timeout", KT_DURATION, OFF(idle_transaction_timeout), "0", 0, DUR_MAX, 1,
+     G_TIMEOUT, NULL, NULL, "Drop a client idle inside a transaction this long; 0: never."},
+    {"query_timeout", KT_DURATION, OFF(query_timeout), "0", 0, DUR_MAX, 1, G_TIMEOUT, NULL, NULL,
+     "Cancel a query that runs longer than this; 0: never."},
+
+    /* Protocol */
+    {"ignore_startup_parameters", KT_STRING, OFF(ignore_startup_parameters), "", 0, 0, 1, G_PROTO,
+     NULL, NULL,
+     "Comma-separated startup parameters accepted from clients and not passed on (for example "
+     "`extra_float_digits`); other unknown ones make the login fail."},
+    {"max_packet_size", KT_SIZE, OFF(max_packet_size), "2147483647", 1024, INT_MAX, 1, G_PROTO,
+     NULL, NULL, "Largest protocol message accepted, in bytes."},
+    {"pkt_buf", KT_SIZE, OFF(pkt_buf), "4096", 1024, 16777216, 0, G_PROTO, NULL, NULL,
+     "Packet buffer size in bytes. The default 4096 is PgBouncer's and is kept for "
+     "compatibility; sluice's own relay buffer is 16384 bytes by default."},
+
+    /* Logging and process */
+    {"logfile", KT_PATH, OFF(logfile), "", 0, 0, 1, G_LOG, NULL, NULL,
+     "Also append the log to this file (relative: to the config file's directory). Empty: "
+     "stderr only."},
+    {"pidfile", KT_PATH, OFF(pidfile), "", 0, 0, 0, G_LOG, NULL, NULL,
+     "Write the process id to this file (relative: to the config file's directory). Empty: "
+     "none."},
+    {"verbose", KT_INT, OFF(verbose), "0", 0, 2, 1, G_LOG, NULL, NULL,
+     "More log detail: 1 adds debug lines, 2 adds noise."},
+    {"log_connections", KT_BOOL, OFF(log_connections), "1", 0, 0, 1, G_LOG, NULL, NULL,
+     "Log each accepted client login."},
+    {"log_disconnections", KT_BOOL, OFF(log_disconnections), "1", 0, 0, 1, G_LOG, NULL, NULL,
+     "Log each client disconnection, with the reason."},
+    {"log_pooler_errors", KT_BOOL, OFF(log_pooler_errors), "1", 0, 0, 1, G_LOG, NULL, NULL,
+     "Log the errors sluice sends to clients."},
+};
+
+#define N_KEYS ((int)(sizeof(keys) / sizeof(keys[0])))
+
+/* PgBouncer keys that sluice does not implement yet: accepted with a warning. */
+static const char *const pgbouncer_only_keys[] = {"user",
+                                                  "conffile",
+                                                  "service_name",
+                                                  "job_name",
+                                                  "log_stats",
+                                                  "stats_period",
+                                                  "autodb_idle_timeout",
+                                                  "resolv_conf",
+                                                  "auth_query",
+                                                  "auth_user",
+                                                  "auth_dbname",
+                                                  "auth_hba_file",
+                                                  "auth_ident_file",
+                                                  "unix_socket_group",
+                                                  "so_reuseport",
+                                                  "peer_id",
+                                                  "server_round_robin",
+                                                  "disable_pqexec",
+                                                  "application_name_add_host",
+                                                  "max_prepared_statements",
+                                                  "track_extra_parameters",
+                                                  "sbuf_loopcnt",
+                                                  "suspend_timeout",
+                                                  "server_fast_close",
+                                                  "cancel_wait_timeout",
+                                                  "max_db_client_connections",
+                                                  "max_user_client_connections",
+                                                  "server_tls_sslmode",
+                                                  "client_tls_sslmode",
+                                                  NULL};
+static const char *const pgbouncer_only_prefixes[] = {"client_tls", "server_tls", "tcp_", "syslog",
+                                                      "dns_",       "admin_",     NULL};
+
+static const struct key_def *find_key(const char *name)
+{
+	for (int i = 0; i < N_KEYS; i++)
+		if (strcasecmp(keys[i].name, name) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+static int is_pgbouncer_only(const char *name)
+{
+	for (int i = 0; pgbouncer_only_keys[i]; i++)
+		if (strcasecmp(pgbouncer_only_keys[i], name) == 0)
+			return 1;
+	for (int i = 0; pgbouncer_only_prefixes[i]; i++)
+		if (strncasecmp(pgbouncer_only_prefixes[i], name,
+		                strlen(pgbouncer_only_prefixes[i])) == 0)
+			return 1;
+	return 0;
+}
+
+/* ---- value parsers ---- */
+
+int config_parse_int(const char *s, long long *out)
+{
+	const char *p = s;
+	char *end;
+
+	if (*p == '+' || *p == '-')
+		p++;
+	if (!isdigit((unsigned char)*p))
+		return -1;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno || *end)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int config_parse_bool(const char *s, int *out)
+{
+	static const char *const yes[] = {"1", "yes", "on", "true", NULL};
+	static const char *const no[] = {"0", "no", "off", "false", NULL};
+
+	for (int i = 0; yes[i]; i++) {
+		if (strcasecmp(s, yes[i]) == 0) {
+			*out = 1;
+			return 0;
+		}
+		if (strcasecmp(s, no[i]) == 0) {
+			*out = 0;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int config_parse_duration(const char *s, double *out)
+{
+	static const struct {
+		const char *unit;
+		double secs;
+	} units[] = {{"", 1},     {"us", 1e-6}, {"ms", 1e-3}, {"s", 1},
+	             {"min", 60}, {"h", 3600},  {"d", 86400}};
+	const char *p = s;
+	char *end;
+
+	if (*p == '+' || *p == '-')
+		p++;
+	/* Only plain decimal numbers: strtod would also take hex, inf and nan. */
+	if (!isdigit((unsigned char)*p) && !(*p == '.' && isdigit((unsigned char)p[1])))
+		return -1;
+	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
+		return -1;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || !isfinite(v))
+		return -1;
+	while (*end == ' ' || *end == '\t')
+		end++;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcasecmp(end, units[i].unit) == 0) {
+			*out = v * units[i].secs;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int config_parse_size(const char *s, long long *out)
+{
+	static const struct {
+		const char *suffix;
+		long long mult;
+	} sfx[] = {{"", 1},          {"b", 1},          {"k", 1LL << 10}, {"kb", 1LL << 10},
+	           {"m", 1LL << 20}, {"mb", 1LL << 20}, {"g", 1LL << 30}, {"gb", 1LL << 30}};
+	char *end;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno)
+		return -1;
+	while (*end == ' ' || *end == '\t')
+		end++;
+	for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		if (strcasecmp(end, sfx[i].suffix) == 0) {
+			if (v > LLONG_MAX / sfx[i].mult)
+				return -1;
+			*out = v * sfx[i].mult;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int config_pool_mode_parse(const char *s)
+{
+	for (int i = 0; pool_mode_names[i]; i++)
+		if (strcasecmp(s, pool_mode_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+const char *pool_mode_name(int mode)
+{
+	if (mode < 0 || mode > POOL_STATEMENT)
+		return "unset";
+	return pool_mode_names[mode];
+}
+
+const char *auth_type_name(int type)
+{
+	if (type < 0 || type > AUTH_TYPE_SCRAM)
+		return "unknown";
+	return auth_type_names[type];
+}
+
+/* ---- applying a value ---- */
+
+static void join_names(const char *const *names, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; names[i] && n < len; i++)
+		n += (size_t)snprintf(buf + n, len - n, "%s%s", i ? ", " : "", names[i]);
+}
+
+static int set_string(char **slot, const char *value, const char *basedir)
+{
+	char *copy;
+
+	if (basedir && value[0] && value[0] != '/') {
+		if (asprintf(&copy, "%s/%s", basedir, value) < 0)
+			copy = NULL;
+	} else {
+		copy = strdup(value);
+	}
+	if (!copy)
+		return -1;
+	free(*slot);
+	*slot = copy;
+	return 0;
+}
+
+static int apply(const struct key_def *k, struct sluice_config *cfg, const char *value,
+                 const char *basedir, char *reason, size_t rlen)
+{
+	void *field = (char *)cfg + k->off;
+	char names[256];
+	long long iv;
+	double dv;
+	int bv;
+
+	switch (k->type) {
+	case KT_INT:
+	case KT_MODE:
+		if (k->type == KT_MODE) {
+			char *end = NULL;
+			errno = 0;
+			iv = -1;
+			if (isdigit((unsigned char)value[0]))
+				iv = strtoll(value, &end, 0);
+			if (iv < 0 || errno || *end) {
+				cfg_errf(reason, rlen,
+				         "invalid file mode \"%s\" (use octal, e.g. 0770)", value);
+				return -1;
+			}
+		} else if (config_parse_int(value, &iv) < 0) {
+			cfg_errf(reason, rlen, "invalid integer \"%s\"", value);
+			return -1;
+		}
+		if (iv < (long long)k->min || iv > (long long)k->max) {
+			if (k->type == KT_MODE)
+				cfg_errf(reason, rlen, "value %s out of range 0..0%o", value,
+				         (unsigned)k->max);
+			else
+				cfg_errf(reason, rlen, "value %s out of range %.0f..%.0f", value,
+				         k->min, k->max);
+			return -1;
+		}
+		*(int *)field = (int)iv;
+		return 0;
+	case KT_BOOL:
+		if (config_parse_bool(value, &bv) < 0) {
+			cfg_errf(reason, rlen,
+			         "invalid boolean \"%s\" (use 0/1, yes/no, on/off or true/false)",
+			         value);
+			return -1;
+		}
+		*(int *)field = bv;
+		return 0;
+	case KT_STRING:
+	case KT_PATH:
+		if (set_string((char **)field, value, k->type == KT_PATH ? basedir : NULL) < 0) {
+			cfg_errf(reason, rlen, "out of memory");
+			return -1;
+		}
+		return 0;
+	case KT_ENUM:
+		for (int i = 0; k->enum_names[i]; i++) {
+			if (strcasecmp(value, k->enum_names[i]) == 0) {
+				*(int *)field = i;
+				return 0;
+			}
+		}
+		join_names(k->enum_names, names, sizeof(names));
+		for (int i = 0; k->enum_unsupported && k->enum_unsupported[i]; i++) {
+			if (strcasecmp(value, k->enum_unsupported[i]) == 0) {
+				cfg_errf(reason, rlen,
+				         "\"%s\" is not supported yet (supported: %s)", value,
+				         names);
+				return -1;
+			}
+		}
+		cfg_errf(reason, rlen, "invalid value \"%s\" (expected one of: %s)", value, names);
+		return -1;
+	case KT_DURATION:
+		if (config_parse_duration(value, &dv) < 0) {
+			cfg_errf(reason, rlen,
+			         "invalid duration \"%s\" (seconds, or a number with unit us, ms, "
+			         "s, min, h or d)",
+			         value);
+			return -1;
+		}
+		if (dv < k->min || dv > k->max) {
+			cfg_errf(reason, rlen, "value %s out of range %.0f..%.0f seconds", value,
+			         k->min, k->max);
+			return -1;
+		}
+		*(double *)field = dv;
+		return 0;
+	case KT_SIZE:
+		if (config_parse_size(value, &iv) < 0) {
+			cfg_errf(
+			    reason, rlen,
+			    "invalid size \"%s\" (bytes, optionally with suffix k, kB, M, MB, G "
+			    "or GB)",
+			    value);
+			return -1;
+		}
+		if (iv < (long long)k->min || iv > (long long)k->max) {
+			cfg_errf(reason, rlen, "value %s out of range %.0f..%.0f bytes", value,
+			         k->min, k->max);
+			return -1;
+		}
+		*(int *)field = (int)iv;
+		return 0;
+	}
+	cfg_errf(reason, rlen, "internal error: bad key type");
+	return -1;
+}
+
+int config_keys_defaults(struct sluice_config *cfg, char *reason, size_t rlen)
+{
+	for (int i = 0; i < N_KEYS; i++) {
+		char why[256];
+		if (apply(&keys[i], cfg, keys[i].def, NULL, why, sizeof(why)) < 0) {
+			cfg_errf(reason, rlen, "default of %s: %s", keys[i].name, why);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int config_key_set(struct sluice_config *cfg, const char *key, const char *value,
+                   const char *basedir, char *reason, size_t rlen)
+{
+	const struct key_def *k = find_key(key);
+
+	if (!k)
+		return is_pgbouncer_only(key) ? CFG_SET_UNSUPPORTED : CFG_SET_UNKNOWN;
+	return apply(k, cfg, value, basedir, reason, rlen) < 0 ? CFG_SET_ERROR : CFG_SET_OK;
+}
+
+void config_keys_free(struct sluice_config *cfg)
+{
+	for (int i = 0; i < N_KEYS; i++) {
+		if (keys[i].type == KT_STRING || keys[i].type == KT_PATH) {
+			char **slot = (char **)((char *)cfg + keys[i].off);
+			free(*slot);
+			*slot = NULL;
+		}
+	}
+}
+
+/* ---- introspection ---- */
+
+int config_key_reloadable(const char *name)
+{
+	const struct key_def *k = find_key(name);
+	return k ? k->reloadable : -1;
+}
+
+int config_key_value(const struct sluice_config *cfg, const char *name, char *buf, size_t len)
+{
+	const struct key_def *k = find_key(name);
+	const void *field;
+	int iv;
+
+	if (!k || !cfg)
+		return -1;
+	field = (const char *)cfg + k->off;
+	switch (k->type) {
+	case KT_INT:
+	case KT_BOOL:
+	case KT_SIZE:
+		snprintf(buf, len, "%d", *(const int *)field);
+		break;
+	case KT_MODE:
+		snprintf(buf, len, "0%o", (unsigned)*(const int *)field);
+		break;
+	case KT_STRING:
+	case KT_PATH:
+		snprintf(buf, len, "%s", *(char *const *)field ? *(char *const *)field : "");
+		break;
+	case KT_ENUM:
+		iv = *(const int *)field;
+		snprintf(buf, len, "%s", iv >= 0 ? k->enum_names[iv] : "");
+		break;
+	case KT_DURATION:
+		snprintf(buf, len, "%.15g", *(const double *)field);
+		break;
+	}
+	return 0;
+}
+
+int config_key_at(int i, const char **name, const char **def, const char **doc, int *reloadable)
+{
+	if (i < 0 || i >= N_KEYS)
+		return -1;
+	if (name)
+		*name = keys[i].name;
+	if (def)
+		*def = keys[i].def;
+	if (doc)
+		*doc = keys[i].doc;
+	if (reloadable)
+		*reloadable = keys[i].reloadable;
+	return 0;
+}
+
+/* ---- docs/config.md ---- */
+
+static void doc_type(FILE *out, const struct key_def *k)
+{
+	char names[256];
+
+	switch (k->type) {
+	case KT_INT:
+		if (k->max >= INT_MAX)
+			fprintf(out, "integer, %.0f or more", k->min);
+		else
+			fprintf(out, "integer, %.0f..%.0f", k->min, k->max);
+		break;
+	case KT_MODE:
+		fprintf(out, "octal mode");
+		break;
+	case KT_SIZE:
+		fprintf(out, "size, %.0f..%.0f bytes", k->min, k->max);
+		break;
+	case KT_ENUM:
+		join_names(k->enum_names, names, sizeof(names));
+		fprintf(out, "one of: %s", names);
+		break;
+	default:
+		fprintf(out, "%s", type_names[k->type]);
+		break;
+	}
+}
+
+static const char doc_intro[] =
+    "<!-- Generated by `sluice --config-doc` from the key table in src/config_keys.c; "
+    "do not edit by hand. -->\n"
+    "# sluice configuration reference\n"
+    "\n"
+    "This file is generated by `sluice --config-doc`.\n"
+    "\n"
+    "sluice reads a PgBouncer-style ini file (`sluice -c FILE`). An existing `pgbouncer.ini` "
+    "mostly works as is.\n"
+    "\n"
+    "## File format\n"
+    "\n"
+    "- The main section is `[sluice]`; `[pgbouncer]` is accepted as the same thing. Other "
+    "sections are `[databases]` and `[users]`. Sections may appear more than once: the later "
+    "value of a key wins.\n"
+    "- `[tenant_defaults]`, `[tenant.NAME]` and `[class.NAME]` sections are read by the "
+    "tenant governor; any other section is ignored with a warning.\n"
+    "- A line starting with `;` or `#` is a comment. Lines are `key = value`; spaces around "
+    "key and value are dropped. Key names are case-insensitive, and so are enumerated values "
+    "such as `pool_mode`.\n"
+    "- `%include FILE` on its own line reads another file in place. A relative FILE is looked "
+    "up in the including file's directory first, then in the current directory. Includes nest "
+    "up to 10 deep; a file that includes itself, directly or not, is an error. The current "
+    "section carries into and out of an included file.\n"
+    "- Relative paths in `auth_file`, `logfile` and `pidfile` are resolved against the "
+    "directory of the config file that sets them (PgBouncer uses the current directory), and "
+    "are stored and shown as absolute paths.\n"
+    "- Durations are seconds; fractions are allowed (`0.5`), as are the units `us`, `ms`, "
+    "`s`, `min`, `h` and `d` (`500ms`, `10min`). 0 usually means disabled.\n"
+    "- Sizes are bytes, optionally with a suffix `k`/`kB`, `M`/`MB` or `G`/`GB` (powers of "
+    "1024).\n"
+    "- Booleans are `0`/`1`, `yes`/`no`, `on`/`off` or `true`/`false`.\n"
+    "- An invalid value stops loading with `file:line: key: reason`. Unknown keys only warn "
+    "(`file:line: key: unknown parameter, ignored`); PgBouncer keys that sluice does not "
+    "implement yet warn with `not supported by sluice yet, ignored`.\n"
+    "- At least one listener is needed: `listen_addr` and `unix_socket_dir` cannot both be "
+    "empty.\n"
+    "\n"
+    "\"Reload\" tells whether a change takes effect on SIGHUP / `RELOAD`; the others need a "
+    "restart.\n";
+
+static const char doc_sections[] =
+    "\n"
+    "## [databases]\n"
+    "\n"
+    "Each line maps a database name that clients ask for to a server:\n"
+    "\n"
+    "```ini\n"
+    "[databases]\n"
+    "appdb = host=10.0.0.5 port=5432 dbname=app_production pool_size=30\n"
+    "\"Mixed Case\" = host=/var/run/postgresql connect_query='SET search_path = ''app'''\n"
+    "* = host=127.0.0.1 port=5432\n"
+    "```\n"
+    "\n"
+    "The value is a list of `key=value` pairs separated by spaces, like a libpq connection "
+    "string: a value with spaces is written in single quotes, and `''` inside quotes is one "
+    "quote. The name may be written in double quotes. `*` is the fallback used for any "
+    "database without its own line. An unknown key is an error.\n"
+    "\n"
+    "| Key | Meaning |\n"
+    "| --- | --- |\n"
+    "| `host` | Server host name or IP; a value starting with `/` is a Unix-socket directory. "
+    "Empty: Unix socket in the default directory. |\n"
+    "| `port` | Server port (default 5432). |\n"
+    "| `dbname` | Database name on the server (default: the name the client asked for). |\n"
+    "| `user` | Connect to the server as this user, whatever the client's user. |\n"
+    "| `password` | Password for `user`. |\n"
+    "| `auth_user` | User whose credentials look up other users' secrets. |\n"
+    "| `pool_size` | Pool size for this database (default: `default_pool_size`). |\n"
+    "| `min_pool_size` | Overrides `min_pool_size`. |\n"
+    "| `reserve_pool` | Overrides `reserve_pool_size` (`reserve_pool_size` is accepted too). |\n"
+    "| `max_db_connections` | Overrides `max_db_connections`. |\n"
+    "| `pool_mode` | Overrides `pool_mode`. |\n"
+    "| `connect_query` | Query run once on each new server connection. |\n"
+    "| `client_encoding`, `datestyle`, `timezone`, `application_name` | Startup parameters "
+    "sent to the server. |\n"
+    "\n"
+    "## [users]\n"
+    "\n"
+    "Per-user settings: `name = pool_mode=transaction max_user_connections=5`. Keys: "
+    "`pool_mode`, `max_user_connections`.\n"
+    "\n"
+    "## auth_file\n"
+    "\n"
+    "PgBouncer's `userlist.txt` format: one user per line, `\"name\" \"secret\"`, both in "
+    "double quotes (`\"\"` inside quotes is one quote); further fields are ignored; lines "
+    "starting with `;` or `#` are comments. The secret is a plaintext password, `md5` "
+    "followed by 32 hex digits (md5 of password + user name), or a SCRAM verifier "
+    "`SCRAM-SHA-256$<iterations>:<salt>$<storedkey>:<serverkey>` as found in "
+    "`SELECT rolname, rolpassword FROM pg_authid`.\n";
+
+void config_write_doc(FILE *out)
+{
+	const char *group = NULL;
+
+	fputs(doc_intro, out);
+	for (int i = 0; i < N_KEYS; i++) {
+		const struct key_def *k = &keys[i];
+		if (!group || strcmp(group, k->group) != 0) {
+			group = k->group;
+			fprintf(out,
+			        "\n## %s\n\n| Key | Type | Default | Reload | Description |\n"
+			        "| --- | --- | --- | --- | --- |\n",
+			        group);
+		}
+		fprintf(out, "| `%s` | ", k->name);
+		doc_type(out, k);
+		if (k->def[0])
+			fprintf(out, " | `%s` | %s | %s |\n", k->def, k->reloadable ? "yes" : "no",
+			        k->doc);
+		else
+			fprintf(out, " | (empty) | %s | %s |\n", k->reloadable ? "yes" : "no",
+			        k->doc);
+	}
+	fputs(doc_sections, out);
+	fputs("\n## PgBouncer keys not supported yet\n\nThese are accepted with a warning and "
+	      "ignored:",
+	      out);
+	for (int i = 0; pgbouncer_only_keys[i]; i++)
+		fprintf(out, "%s `%s`", i ? "," : "", pgbouncer_only_keys[i]);
+	fputs(", and any key starting with", out);
+	for (int i = 0; pgbouncer_only_prefixes[i]; i++)
+		fprintf(out, "%s `%s`", i ? "," : "", pgbouncer_only_prefixes[i]);
+	fputs(" (other than the keys listed above).\n", out);
+}

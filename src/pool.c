@@ -1,0 +1,472 @@
+/* Pools: which server a client gets, when a new one may be opened, and the
+ * janitor's periodic timeouts. Waiters are served in arrival order. */
+#include "pool.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "client.h"
+#include "log.h"
+#include "server.h"
+#include "worker.h"
+
+static const char *const track_names[N_TRACK_VARS] = {
+    "application_name", "client_encoding", "DateStyle", "TimeZone", "IntervalStyle",
+    "standard_conforming_strings"};
+
+int track_var_index(const char *name)
+{
+	for (int i = 0; i < N_TRACK_VARS; i++)
+		if (!strcasecmp(name, track_names[i]))
+			return i;
+	return -1;
+}
+
+const char *track_var_name(int i)
+{
+	return track_names[i];
+}
+
+int pool_server_total(const struct pool *pool)
+{
+	int n = 0;
+	for (int i = 0; i < SL_COUNT; i++)
+		n += pool->n_servers[i];
+	return n;
+}
+
+void pool_server_move(struct server *srv, enum srv_list l)
+{
+	struct pool *pool = srv->pool;
+	list_del(&srv->node);
+	pool->n_servers[srv->list]--;
+	srv->list = l;
+	pool->n_servers[l]++;
+	list_append(&pool->servers[l], &srv->node);
+	srv->state_since = worker_now(pool->w);
+}
+
+static void pool_settings(struct pool *pool, const struct sluice_config *cfg)
+{
+	const struct db_entry *e = &pool->db->entry;
+	pool->pool_mode = pool->user->pool_mode != POOL_MODE_UNSET ? pool->user->pool_mode
+			  : e->pool_mode != POOL_MODE_UNSET        ? e->pool_mode
+								   : cfg->pool_mode;
+	pool->pool_size = e->pool_size >= 0 ? e->pool_size : cfg->default_pool_size;
+	pool->min_pool_size = e->min_pool_size >= 0 ? e->min_pool_size : cfg->min_pool_size;
+	pool->reserve_pool = e->reserve_pool >= 0 ? e->reserve_pool : cfg->reserve_pool_size;
+	pool->max_db_connections =
+	    e->max_db_connections >= 0 ? e->max_db_connections : cfg->max_db_connections;
+}
+
+/* The [databases] entry for a client-facing name, falling back to "*". */
+static int lookup_entry(const struct sluice_config *cfg, const char *name, struct db_entry *out,
+			int *fallback)
+{
+	const struct db_entry *e = config_find_db(cfg, name);
+	*fallback = 0;
+	if (!e) {
+		e = config_find_db(cfg, "*");
+		*fallback = 1;
+	}
+	if (!e)
+		return -1;
+	*out = *e;
+	snprintf(out->name, sizeof(out->name), "%s", name);
+	if (*fallback && !out->dbname[0])
+		snprintf(out->dbname, sizeof(out->dbname), "%s", name);
+	return 0;
+}
+
+static void user_settings(struct pool_user *pu, const struct sluice_config *cfg)
+{
+	const struct user_entry *ue = config_find_user(cfg, pu->name);
+	pu->pool_mode = ue ? ue->pool_mode : POOL_MODE_UNSET;
+	pu->max_user_connections = ue && ue->max_user_connections >= 0 ? ue->max_user_connections
+								     : cfg->max_user_connections;
+}
+
+struct pool *pool_get(struct worker *w, const char *dbname, const char *user, const char **err,
+		      const char **sqlstate)
+{
+	static __thread char errbuf[160];
+	struct list *it, *n;
+	struct pool_db *pdb = NULL;
+	struct pool_user *pu = NULL;
+	list_for_each_safe(it, n, &w->pdbs)
+	{
+		struct pool_db *d = list_entry(it, struct pool_db, node);
+		if (!strcmp(d->entry.name, dbname) && !d->removed)
+			pdb = d;
+	}
+	if (!pdb) {
+		struct db_entry e;
+		int fb;
+		if (lookup_entry(w->cfg, dbname, &e, &fb) < 0) {
+			snprintf(errbuf, sizeof(errbuf), "no such database: %s", dbname);
+			*err = errbuf;
+			*sqlstate = "3D000";
+			return NULL;
+		}
+		pdb = calloc(1, sizeof(*pdb));
+		if (!pdb)
+			goto oom;
+		pdb->entry = e;
+		pdb->from_fallback = fb;
+		list_append(&w->pdbs, &pdb->node);
+	}
+	list_for_each_safe(it, n, &w->pusers)
+	{
+		struct pool_user *u = list_entry(it, struct pool_user, node);
+		if (!strcmp(u->name, user))
+			pu = u;
+	}
+	if (!pu) {
+		pu = calloc(1, sizeof(*pu));
+		if (!pu)
+			goto oom;
+		snprintf(pu->name, sizeof(pu->name), "%s", user);
+		user_settings(pu, w->cfg);
+		list_append(&w->pusers, &pu->node);
+	}
+	list_for_each_safe(it, n, &w->pools)
+	{
+		struct pool *p = list_entry(it, struct pool, node);
+		if (p->db == pdb && p->user == pu)
+			return p;
+	}
+	struct pool *pool = calloc(1, sizeof(*pool));
+	if (!pool)
+		goto oom;
+	pool->w = w;
+	pool->db = pdb;
+	pool->user = pu;
+	snprintf(pool->server_user, sizeof(pool->server_user), "%s",
+		 pdb->entry.user[0] ? pdb->entry.user : user);
+	for (int i = 0; i < SL_COUNT; i++)
+		list_init(&pool->servers[i]);
+	list_init(&pool->waiting);
+	list_init(&pool->welcome_waiters);
+	list_init(&pool->clients);
+	pool_settings(pool, w->cfg);
+	list_append(&w->pools, &pool->node);
+	return pool;
+oom:
+	*err = "out of memory";
+	*sqlstate = "53200";
+	return NULL;
+}
+
+void pool_apply_config(struct worker *w)
+{
+	struct list *it, *n;
+	list_for_each_safe(it, n, &w->pdbs)
+	{
+		struct pool_db *d = list_entry(it, struct pool_db, node);
+		struct db_entry e;
+		int fb;
+		if (lookup_entry(w->cfg, d->entry.name, &e, &fb) < 0) {
+			d->removed = 1; /* existing clients finish; new logins are refused */
+			continue;
+		}
+		d->removed = 0;
+		d->from_fallback = fb;
+		d->entry = e;
+	}
+	list_for_each_safe(it, n, &w->pusers)
+	{
+		user_settings(list_entry(it, struct pool_user, node), w->cfg);
+	}
+	list_for_each_safe(it, n, &w->pools)
+	{
+		pool_settings(list_entry(it, struct pool, node), w->cfg);
+	}
+}
+
+/* Close one idle server of another pool sharing this pool's database or user, to make
+ * room under max_db_connections / max_user_connections. */
+static int evict_idle(struct pool *pool, int same_db)
+{
+	struct list *it, *n;
+	list_for_each_safe(it, n, &pool->w->pools)
+	{
+		struct pool *p = list_entry(it, struct pool, node);
+		if (p == pool || (same_db ? p->db != pool->db : p->user != pool->user))
+			continue;
+		struct list *s = list_first(&p->servers[SL_IDLE]);
+		if (s) {
+			server_close(list_entry(s, struct server, node),
+				     same_db ? "evicted for max_db_connections"
+					     : "evicted for max_user_connections");
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int pool_launch(struct pool *pool, int allow_reserve)
+{
+	struct worker *w = pool->w;
+	if (w->shutdown)
+		return 0;
+	int limit = pool->pool_size + (allow_reserve ? pool->reserve_pool : 0);
+	if (pool_server_total(pool) >= limit)
+		return 0;
+	if (pool->max_db_connections > 0 && pool->db->server_count >= pool->max_db_connections &&
+	    !(evict_idle(pool, 1) && pool->db->server_count < pool->max_db_connections))
+		return 0;
+	if (pool->user->max_user_connections > 0 &&
+	    pool->user->server_count >= pool->user->max_user_connections &&
+	    !(evict_idle(pool, 0) && pool->user->server_count < pool->user->max_user_connections))
+		return 0;
+	if (allow_reserve && pool_server_total(pool) >= pool->pool_size)
+		log_info("%s/%s: taking connection from reserve_pool", pool->db->entry.name,
+			 pool->user->name);
+	return server_connect(pool) != NULL;
+}
+
+void pool_unwait(struct client *cl)
+{
+	if (cl->state == CL_WAITING) {
+		list_del(&cl->node);
+		cl->pool->n_waiting--;
+		cl->state = CL_ACTIVE;
+	}
+}
+
+static int login_failing(struct pool *pool)
+{
+	struct worker *w = pool->w;
+	return !pool_server_total(pool) && pool->last_connect_failure &&
+	       worker_now(w) - pool->last_connect_failure < w->cfg->server_login_retry;
+}
+
+int pool_request_server(struct client *cl)
+{
+	struct pool *pool = cl->pool;
+	struct worker *w = pool->w;
+	if (w->shutdown) {
+		client_fatal(cl, "57P01", "sluice is shutting down");
+		return -1;
+	}
+	struct list *last = pool->servers[SL_IDLE].prev;
+	if (last != &pool->servers[SL_IDLE]) {
+		/* Most recently used first: its caches are warm and the rest can age out. */
+		struct server *srv = list_entry(last, struct server, node);
+		const struct sluice_config *cfg = w->cfg;
+		if (cfg->server_check_query && *cfg->server_check_query &&
+		    cfg->server_check_delay >= 0 &&
+		    worker_now(w) - srv->last_used > cfg->server_check_delay) {
+			pool_server_move(srv, SL_TESTING);
+			srv->check_failed = 0;
+			server_internal_query(srv, INTERNAL_CHECK, cfg->server_check_query);
+		} else {
+			server_link(srv, cl);
+			return 0;
+		}
+	} else if (login_failing(pool)) {
+		char detail[400];
+		snprintf(detail, sizeof(detail), "last error: %s; next attempt in %.0f s",
+			 pool->last_error,
+			 w->cfg->server_login_retry - (worker_now(w) - pool->last_connect_failure));
+		client_fail_request(cl, "08006", "server unreachable", detail);
+		return -1;
+	}
+	cl->state = CL_WAITING;
+	cl->wait_start = worker_now(w);
+	list_del(&cl->node);
+	list_append(&pool->waiting, &cl->node);
+	pool->n_waiting++;
+	if (pool->n_servers[SL_LOGIN] + pool->n_servers[SL_TESTING] < pool->n_waiting)
+		pool_launch(pool, 0);
+	return cl->state == CL_WAITING ? 1 : -1;
+}
+
+void pool_server_ready(struct server *srv)
+{
+	struct pool *pool = srv->pool;
+	struct worker *w = pool->w;
+	if (srv->c.closed)
+		return;
+	if (w->shutdown) {
+		server_close(srv, "shutting down");
+		return;
+	}
+	struct list *first = list_first(&pool->waiting);
+	if (first) {
+		struct client *cl = list_entry(first, struct client, node);
+		pool_unwait(cl);
+		double waited = worker_now(w) - cl->wait_start;
+		pool->stat_wait_us += (uint64_t)(waited * 1e6);
+		pool->stat_waits++;
+		server_link(srv, cl);
+		client_linked(cl);
+		return;
+	}
+	pool_server_move(srv, SL_IDLE);
+}
+
+void pool_release_server(struct client *cl)
+{
+	struct server *srv = cl->server;
+	struct pool *pool = srv->pool;
+	struct worker *w = pool->w;
+	const struct sluice_config *cfg = w->cfg;
+	cl->server = NULL;
+	srv->client = NULL;
+	conn_unlink(&cl->c);
+	conn_unlink(&srv->c);
+	srv->last_used = worker_now(w);
+	if (cfg->server_lifetime > 0 && worker_now(w) - srv->connect_time > cfg->server_lifetime) {
+		server_close(srv, "server lifetime over");
+		if (pool->n_waiting)
+			pool_launch(pool, 0);
+		return;
+	}
+	if ((pool->pool_mode == POOL_SESSION || cfg->server_reset_query_always) &&
+	    cfg->server_reset_query && *cfg->server_reset_query) {
+		pool_server_move(srv, SL_TESTING);
+		srv->check_failed = 0;
+		server_internal_query(srv, INTERNAL_RESET, cfg->server_reset_query);
+		return;
+	}
+	pool_server_ready(srv);
+}
+
+void pool_connect_failed(struct pool *pool, const char *why)
+{
+	struct worker *w = pool->w;
+	struct list *it, *n;
+	pool->last_connect_failure = worker_now(w);
+	snprintf(pool->last_error, sizeof(pool->last_error), "%s", why);
+	if (pool_server_total(pool))
+		return; /* others can still serve the waiters */
+	list_for_each_safe(it, n, &pool->waiting)
+	{
+		struct client *cl = list_entry(it, struct client, node);
+		client_fail_request(cl, "08006", "server unreachable", why);
+	}
+	list_for_each_safe(it, n, &pool->welcome_waiters)
+	{
+		struct client *cl = list_entry(it, struct client, node);
+		char msg[400];
+		snprintf(msg, sizeof(msg), "server unreachable: %s", why);
+		client_fatal(cl, "08006", msg);
+	}
+}
+
+static void janitor_pool(struct pool *pool)
+{
+	struct worker *w = pool->w;
+	const struct sluice_config *cfg = w->cfg;
+	double now = worker_now(w);
+	struct list *it, *n;
+
+	list_for_each_safe(it, n, &pool->waiting)
+	{
+		struct client *cl = list_entry(it, struct client, node);
+		if (cfg->query_wait_timeout > 0 && now - cl->wait_start > cfg->query_wait_timeout) {
+			char detail[200];
+			w->stats.wait_timeouts++;
+			snprintf(detail, sizeof(detail),
+				 "no server connection became available within %g s for %s/%s",
+				 cfg->query_wait_timeout, pool->db->entry.name, pool->user->name);
+			client_fail_request(cl, "57014", "query_wait_timeout", detail);
+		}
+	}
+	list_for_each_safe(it, n, &pool->welcome_waiters)
+	{
+		struct client *cl = list_entry(it, struct client, node);
+		if (cfg->client_login_timeout > 0 && now - cl->connect_time > cfg->client_login_timeout)
+			client_fatal(cl, "08006", "client_login_timeout (server down?)");
+	}
+	/* Reserve pool: a waiter waited long enough to be allowed an extra connection. */
+	struct list *first = list_first(&pool->waiting);
+	if (first) {
+		struct client *cl = list_entry(first, struct client, node);
+		int in_flight = pool->n_servers[SL_LOGIN] + pool->n_servers[SL_TESTING];
+		if (in_flight < pool->n_waiting && !login_failing(pool)) {
+			if (!pool_launch(pool, 0) && pool->reserve_pool > 0 &&
+			    now - cl->wait_start >= cfg->reserve_pool_timeout)
+				pool_launch(pool, 1);
+		}
+	}
+	/* Linked servers: query and idle-in-transaction timeouts. */
+	list_for_each_safe(it, n, &pool->servers[SL_ACTIVE])
+	{
+		struct server *srv = list_entry(it, struct server, node);
+		if (!srv->client)
+			continue;
+		if (cfg->query_timeout > 0 && srv->expected_rfq &&
+		    now - srv->request_time > cfg->query_timeout)
+			client_fatal(srv->client, "57014", "query_timeout");
+		else if (cfg->idle_transaction_timeout > 0 && !srv->expected_rfq &&
+			 srv->txn_status != 'I' &&
+			 now - srv->state_since > cfg->idle_transaction_timeout)
+			client_fatal(srv->client, "25P03", "idle_transaction_timeout");
+	}
+	if (cfg->client_idle_timeout > 0) {
+		list_for_each_safe(it, n, &pool->clients)
+		{
+			struct client *cl = container_of(it, struct client, pool_node);
+			if (!cl->server && cl->state == CL_ACTIVE &&
+			    now - cl->last_activity > cfg->client_idle_timeout)
+				client_fatal(cl, "08P01", "client_idle_timeout");
+		}
+	}
+	/* Idle servers: lifetime and idle timeout, keeping min_pool_size. */
+	list_for_each_safe(it, n, &pool->servers[SL_IDLE])
+	{
+		struct server *srv = list_entry(it, struct server, node);
+		if (cfg->server_lifetime > 0 && now - srv->connect_time > cfg->server_lifetime)
+			server_close(srv, "server lifetime over");
+		else if (cfg->server_idle_timeout > 0 &&
+			 now - srv->last_used > cfg->server_idle_timeout &&
+			 pool_server_total(pool) > pool->min_pool_size)
+			server_close(srv, "server idle timeout");
+	}
+	if (pool->min_pool_size > 0 && !pool->db->removed && !login_failing(pool) &&
+	    pool_server_total(pool) < pool->min_pool_size && !pool->n_servers[SL_LOGIN])
+		pool_launch(pool, 0);
+}
+
+void pool_janitor(struct worker *w)
+{
+	struct list *it, *n;
+	double now = worker_now(w);
+	list_for_each_safe(it, n, &w->login_clients)
+	{
+		struct client *cl = list_entry(it, struct client, node);
+		if (w->cfg->client_login_timeout > 0 &&
+		    now - cl->connect_time > w->cfg->client_login_timeout)
+			client_fatal(cl, "08P01", "client_login_timeout");
+	}
+	list_for_each_safe(it, n, &w->pools)
+	{
+		janitor_pool(list_entry(it, struct pool, node));
+	}
+}
+
+void pool_free_all(struct worker *w)
+{
+	struct list *it, *n;
+	list_for_each_safe(it, n, &w->pools)
+	{
+		struct pool *p = list_entry(it, struct pool, node);
+		list_del(&p->node);
+		free(p);
+	}
+	list_for_each_safe(it, n, &w->pdbs)
+	{
+		struct pool_db *d = list_entry(it, struct pool_db, node);
+		list_del(&d->node);
+		free(d);
+	}
+	list_for_each_safe(it, n, &w->pusers)
+	{
+		struct pool_user *u = list_entry(it, struct pool_user, node);
+		list_del(&u->node);
+		free(u);
+	}
+}

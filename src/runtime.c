@@ -1,0 +1,139 @@
+/* Control plane: signals, config reload, shutdown orchestration. It never touches
+ * client bytes; it talks to the worker through its inbox. */
+#include "runtime.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+static void warn_cb(void *arg, const char *msg)
+{
+	(void)arg;
+	log_warn("%s", msg);
+}
+
+void runtime_apply_logging(const struct sluice_config *cfg, int extra_verbose)
+{
+	int lvl = LOG_LVL_LOG + cfg->verbose + extra_verbose;
+	log_threshold = lvl > LOG_LVL_NOISE ? LOG_LVL_NOISE : lvl;
+	if (cfg->logfile && *cfg->logfile && log_open_file(cfg->logfile) < 0)
+		log_warn("cannot open logfile %s", cfg->logfile);
+}
+
+int runtime_reload(struct runtime *rt)
+{
+	char err[512];
+	struct sluice_config *a = NULL, *b = NULL;
+	log_info("RELOAD command issued");
+	if (config_load(rt->config_path, &a, err, sizeof(err), warn_cb, NULL) < 0) {
+		log_error("reload failed, keeping the current configuration: %s", err);
+		return -1;
+	}
+	/* The worker gets its own snapshot: no sharing, no locks. */
+	if (config_load(rt->config_path, &b, err, sizeof(err), NULL, NULL) < 0) {
+		config_free(a);
+		log_error("reload failed, keeping the current configuration: %s", err);
+		return -1;
+	}
+	if (a->workers != 1)
+		log_warn("workers = %d: changing the number of workers needs a restart", a->workers);
+	if (a->listen_port != rt->cfg->listen_port ||
+	    strcmp(a->listen_addr ? a->listen_addr : "", rt->cfg->listen_addr ? rt->cfg->listen_addr : ""))
+		log_warn("listen_addr/listen_port changes need a restart");
+	config_free(rt->cfg);
+	rt->cfg = a;
+	runtime_apply_logging(a, 0);
+	struct worker_msg *m = calloc(1, sizeof(*m));
+	if (!m) {
+		config_free(b);
+		return -1;
+	}
+	m->type = WMSG_RELOAD;
+	m->cfg = b;
+	worker_post(&rt->worker, m);
+	return 0;
+}
+
+static void post_simple(struct runtime *rt, enum worker_msg_type type)
+{
+	struct worker_msg *m = calloc(1, sizeof(*m));
+	if (!m)
+		return;
+	m->type = type;
+	worker_post(&rt->worker, m);
+}
+
+static void signal_cb(struct ev_loop *loop, ev_signal *s, int revents)
+{
+	struct runtime *rt = s->data;
+	(void)loop;
+	(void)revents;
+	if (s->signum == SIGHUP) {
+		log_info("got SIGHUP, re-reading config");
+		runtime_reload(rt);
+	} else if (s->signum == SIGINT && !rt->shutdown_requested) {
+		log_info("got SIGINT, shutting down safely (again for immediate)");
+		rt->shutdown_requested = 1;
+		post_simple(rt, WMSG_SHUTDOWN_SAFE);
+	} else {
+		log_info("got %s, shutting down", s->signum == SIGTERM ? "SIGTERM" : "SIGINT");
+		rt->shutdown_requested = 2;
+		post_simple(rt, WMSG_SHUTDOWN_FAST);
+	}
+}
+
+static void worker_exited_cb(struct ev_loop *loop, ev_async *a, int revents)
+{
+	(void)a;
+	(void)revents;
+	ev_break(loop, EVBREAK_ALL);
+}
+
+void runtime_worker_exited(struct runtime *rt)
+{
+	ev_async_send(rt->loop, &rt->worker_exited);
+}
+
+int runtime_init(struct runtime *rt, const char *path, struct sluice_config *cfg)
+{
+	char err[512];
+	struct sluice_config *wcfg = NULL;
+	memset(rt, 0, sizeof(*rt));
+	rt->config_path = strdup(path);
+	rt->cfg = cfg;
+	rt->loop = ev_default_loop(EVFLAG_AUTO);
+	if (!rt->loop || !rt->config_path)
+		return -1;
+	if (config_load(path, &wcfg, err, sizeof(err), NULL, NULL) < 0) {
+		log_error("%s", err);
+		return -1;
+	}
+	if (worker_init(&rt->worker, rt, wcfg) < 0)
+		return -1;
+	ev_signal_init(&rt->sig_hup, signal_cb, SIGHUP);
+	ev_signal_init(&rt->sig_int, signal_cb, SIGINT);
+	ev_signal_init(&rt->sig_term, signal_cb, SIGTERM);
+	rt->sig_hup.data = rt->sig_int.data = rt->sig_term.data = rt;
+	ev_signal_start(rt->loop, &rt->sig_hup);
+	ev_signal_start(rt->loop, &rt->sig_int);
+	ev_signal_start(rt->loop, &rt->sig_term);
+	ev_async_init(&rt->worker_exited, worker_exited_cb);
+	ev_async_start(rt->loop, &rt->worker_exited);
+	return 0;
+}
+
+int runtime_run(struct runtime *rt)
+{
+	if (worker_start(&rt->worker) < 0) {
+		log_error("could not start worker thread");
+		return 1;
+	}
+	ev_run(rt->loop, 0);
+	worker_join(&rt->worker);
+	config_free(rt->cfg);
+	rt->cfg = NULL;
+	free(rt->config_path);
+	log_info("shutdown complete");
+	return rt->exit_code;
+}

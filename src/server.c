@@ -1,0 +1,681 @@
+/* Server side: connect, log in, relay to the linked client, and run sluice's
+ * own queries (parameter SETs, reset, check) with their replies swallowed. */
+#include "server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/crypto.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "log.h"
+#include "md5auth.h"
+#include "scram.h"
+#include "worker.h"
+
+static const struct conn_ops server_ops;
+
+void server_describe(const struct server *srv, char *buf, size_t len)
+{
+	const struct db_entry *e = &srv->pool->db->entry;
+	snprintf(buf, len, "S-%u: %s/%s@%s:%d", srv->id, e->name, srv->pool->server_user,
+		 e->host[0] ? e->host : "unix", e->port);
+}
+
+int server_is_clean(const struct server *srv)
+{
+	return srv->logged_in && !srv->expected_rfq && !srv->internal_rfq &&
+	       srv->txn_status == 'I' && !srv->unsynced && !srv->c.pkt_remain && !srv->c.closed;
+}
+
+static void free_login_state(struct server *srv)
+{
+	if (srv->scram) {
+		OPENSSL_cleanse(srv->scram, sizeof(*srv->scram));
+		free(srv->scram);
+		srv->scram = NULL;
+	}
+	free(srv->welcome);
+	srv->welcome = NULL;
+	if (ev_is_active(&srv->connect_timer))
+		ev_timer_stop(srv->c.w->loop, &srv->connect_timer);
+}
+
+void server_close(struct server *srv, const char *reason)
+{
+	struct pool *pool = srv->pool;
+	struct worker *w = srv->c.w;
+	if (srv->c.closed)
+		return;
+	if (w->cfg->log_disconnections)
+		slog(srv, LOG_LVL_LOG, "closing because: %s (age=%.0fs)", reason,
+		     worker_now(w) - srv->connect_time);
+	free_login_state(srv);
+	list_del(&srv->node);
+	pool->n_servers[srv->list]--;
+	pool->db->server_count--;
+	pool->user->server_count--;
+	struct client *cl = srv->client;
+	srv->client = NULL;
+	conn_unlink(&srv->c);
+	conn_close(&srv->c);
+	if (cl) {
+		cl->server = NULL;
+		conn_unlink(&cl->c);
+		char msg[300];
+		snprintf(msg, sizeof(msg), "server conn crashed? %s", reason);
+		client_fatal(cl, "08006", msg);
+	}
+}
+
+static void server_send(struct server *srv, struct wbuf *b)
+{
+	if (b->oom) {
+		server_close(srv, "out of memory");
+		return;
+	}
+	conn_queue(&srv->c, b->data, b->len);
+}
+
+void server_internal_query(struct server *srv, enum internal_kind kind, const char *sql)
+{
+	struct wbuf b = {0};
+	pkt_query(&b, sql);
+	srv->internal = kind;
+	srv->internal_rfq++;
+	server_send(srv, &b);
+	wb_free(&b);
+}
+
+void server_link(struct server *srv, struct client *cl)
+{
+	char sql[1024];
+	size_t n = 0;
+	srv->client = cl;
+	cl->server = srv;
+	conn_link(&cl->c, &srv->c);
+	conn_link(&srv->c, &cl->c);
+	pool_server_move(srv, SL_ACTIVE);
+	srv->last_used = worker_now(srv->c.w);
+	/* Reconcile the server's session with what this client expects; the replies are
+	 * swallowed, and the client's own first message follows in the same write. */
+	for (int i = 0; i < N_TRACK_VARS; i++) {
+		const char *want = client_var(cl, i);
+		char lit[2 * VAR_VALUE_MAX + 8];
+		if (!*want || !strcmp(want, srv->vars[i]))
+			continue;
+		if (sql_quote_literal(want, lit, sizeof(lit)) < 0)
+			continue;
+		int m = snprintf(sql + n, sizeof(sql) - n, "SET %s = %s;", track_var_name(i), lit);
+		if (m < 0 || (size_t)m >= sizeof(sql) - n)
+			break;
+		n += (size_t)m;
+	}
+	if (n)
+		server_internal_query(srv, INTERNAL_SET, sql);
+}
+
+/* --- login --- */
+
+static const char *server_secret(struct server *srv)
+{
+	const struct db_entry *e = &srv->pool->db->entry;
+	if (e->password[0])
+		return e->password;
+	return config_find_secret(srv->c.w->cfg, srv->pool->server_user);
+}
+
+static void login_failed(struct server *srv, const char *why)
+{
+	struct pool *pool = srv->pool;
+	srv->c.w->stats.server_connect_failures++;
+	slog(srv, LOG_LVL_WARNING, "server login failed: %s", why);
+	server_close(srv, "server login failed");
+	pool_connect_failed(pool, why);
+}
+
+static int handle_auth(struct server *srv, const uint8_t *body, uint32_t len)
+{
+	struct pkt_reader r;
+	struct wbuf b = {0};
+	rd_init(&r, body, len);
+	uint32_t code = rd_u32(&r);
+	const char *secret = server_secret(srv);
+	const char *user = srv->pool->server_user;
+	const char *err = NULL;
+	switch (code) {
+	case AUTH_OK:
+		return 0;
+	case AUTH_CLEARTEXT:
+		if (!secret || md5_is_secret(secret) || scram_is_secret(secret)) {
+			login_failed(srv, "server asks for a cleartext password and no plaintext "
+					  "password is configured for this user");
+			return -1;
+		}
+		pkt_password(&b, secret);
+		break;
+	case AUTH_MD5: {
+		const uint8_t *salt = rd_bytes(&r, 4);
+		char resp[36];
+		if (!salt || !secret || scram_is_secret(secret) ||
+		    md5_client_response(secret, user, salt, resp) < 0) {
+			login_failed(srv, "server asks for md5 authentication and no usable password "
+					  "is configured for this user");
+			return -1;
+		}
+		pkt_password(&b, resp);
+		break;
+	}
+	case AUTH_SASL: {
+		int found = 0;
+		const char *mech;
+		while ((mech = rd_cstr(&r)) && *mech)
+			if (!strcmp(mech, "SCRAM-SHA-256"))
+				found = 1;
+		if (!found || !secret || md5_is_secret(secret)) {
+			login_failed(srv, found ? "server asks for SCRAM and no usable password is "
+						  "configured for this user"
+						: "server offers no supported SASL mechanism");
+			return -1;
+		}
+		if (scram_is_secret(secret) && !srv->pool->user->have_scram_keys) {
+			login_failed(srv, "SCRAM secret in auth_file but no client has logged in "
+					  "with SCRAM yet to provide its key");
+			return -1;
+		}
+		srv->scram = calloc(1, sizeof(*srv->scram));
+		char out[SCRAM_MAX_MSG + 1];
+		int n;
+		if (!srv->scram || scram_client_init(srv->scram, NULL, NULL) < 0 ||
+		    (n = scram_client_first(srv->scram, out, sizeof(out))) < 0) {
+			login_failed(srv, "SCRAM initialisation failed");
+			return -1;
+		}
+		pkt_sasl_initial(&b, "SCRAM-SHA-256", out, (size_t)n);
+		break;
+	}
+	case AUTH_SASL_CONTINUE: {
+		char out[SCRAM_MAX_MSG + 1];
+		int n;
+		struct scram_secret sec;
+		size_t dlen = rd_left(&r);
+		const char *data = (const char *)rd_bytes(&r, dlen);
+		if (!srv->scram || !secret) {
+			login_failed(srv, "unexpected SASL continue");
+			return -1;
+		}
+		if (scram_is_secret(secret)) {
+			scram_parse_secret(secret, &sec);
+			n = scram_client_final(srv->scram, data, dlen, NULL,
+					       srv->pool->user->scram_client_key, &sec, out,
+					       sizeof(out), &err);
+			OPENSSL_cleanse(&sec, sizeof(sec));
+		} else {
+			n = scram_client_final(srv->scram, data, dlen, secret, NULL, NULL, out,
+					       sizeof(out), &err);
+		}
+		if (n < 0) {
+			char msg[200];
+			snprintf(msg, sizeof(msg), "SCRAM exchange failed: %s", err ? err : "?");
+			login_failed(srv, msg);
+			return -1;
+		}
+		pkt_sasl_response(&b, out, (size_t)n);
+		break;
+	}
+	case AUTH_SASL_FINAL: {
+		size_t dlen = rd_left(&r);
+		const char *data = (const char *)rd_bytes(&r, dlen);
+		if (!srv->scram ||
+		    scram_client_verify_final(srv->scram, data, dlen, &err) < 0) {
+			char msg[200];
+			snprintf(msg, sizeof(msg), "SCRAM server signature invalid: %s",
+				 err ? err : "?");
+			login_failed(srv, msg);
+			return -1;
+		}
+		return 0;
+	}
+	default: {
+		char msg[100];
+		snprintf(msg, sizeof(msg), "unsupported authentication method %u requested",
+			 code);
+		login_failed(srv, msg);
+		return -1;
+	}
+	}
+	server_send(srv, &b);
+	wb_free(&b);
+	return srv->c.closed ? -1 : 0;
+}
+
+/* Record a ParameterStatus; with_client also updates the linked client's view. */
+static void note_param(struct server *srv, const uint8_t *body, uint32_t len, int with_client)
+{
+	struct pkt_reader r;
+	rd_init(&r, body, len);
+	const char *name = rd_cstr(&r), *value = rd_cstr(&r);
+	if (!name || !value)
+		return;
+	int i = track_var_index(name);
+	if (i >= 0) {
+		snprintf(srv->vars[i], sizeof(srv->vars[i]), "%s", value);
+		if (with_client && srv->client)
+			client_set_var(srv->client, i, value);
+	}
+	struct welcome *wl = srv->welcome;
+	if (wl) {
+		int k;
+		for (k = 0; k < wl->n; k++)
+			if (!strcmp(wl->name[k], name))
+				break;
+		if (k < MAX_WELCOME) {
+			snprintf(wl->name[k], sizeof(wl->name[k]), "%s", name);
+			snprintf(wl->value[k], sizeof(wl->value[k]), "%s", value);
+			if (k == wl->n)
+				wl->n++;
+		}
+	}
+}
+
+/* "SQLSTATE message" of an ErrorResponse, for logs. */
+static void error_text(const uint8_t *body, uint32_t len, char *out, size_t outlen,
+		       char sqlstate[6])
+{
+	struct pkt_reader r;
+	const char *msg = "", *code = "";
+	rd_init(&r, body, len);
+	for (;;) {
+		uint8_t f = rd_u8(&r);
+		if (!f || r.err)
+			break;
+		const char *v = rd_cstr(&r);
+		if (!v)
+			break;
+		if (f == 'M')
+			msg = v;
+		else if (f == 'C')
+			code = v;
+	}
+	snprintf(sqlstate, 6, "%s", *code ? code : "08006");
+	snprintf(out, outlen, "%s", msg);
+}
+
+static enum pkt_action login_packet(struct server *srv, uint8_t type, const uint8_t *p,
+				    uint32_t total)
+{
+	const uint8_t *body = p + PKT_HDR_LEN;
+	uint32_t len = total - PKT_HDR_LEN;
+	struct pool *pool = srv->pool;
+	switch (type) {
+	case 'R':
+		return handle_auth(srv, body, len) < 0 ? PKT_GONE : PKT_HANDLED;
+	case 'S':
+		note_param(srv, body, len, 0);
+		return PKT_HANDLED;
+	case 'K':
+		if (len >= 8) {
+			srv->be_pid = pg_get_u32(body);
+			srv->be_key = pg_get_u32(body + 4);
+		}
+		return PKT_HANDLED;
+	case 'E': {
+		char msg[256], state[6];
+		error_text(body, len, msg, sizeof(msg), state);
+		/* Clients waiting for this pool's first login learn why it failed. */
+		struct list *it, *n;
+		list_for_each_safe(it, n, &pool->welcome_waiters)
+		{
+			struct client *cl = list_entry(it, struct client, node);
+			if (pool_server_total(pool) <= 1)
+				client_fatal(cl, state, msg);
+		}
+		login_failed(srv, msg);
+		return PKT_GONE;
+	}
+	case 'Z':
+		srv->logged_in = 1;
+		srv->txn_status = total >= 6 ? p[5] : 'I';
+		if (!pool->have_welcome && srv->welcome) {
+			pool->welcome = *srv->welcome;
+			pool->have_welcome = 1;
+		}
+		free_login_state(srv);
+		pool->last_connect_failure = 0;
+		if (srv->c.w->cfg->log_connections)
+			slog(srv, LOG_LVL_LOG, "login ok (connect took %.0f ms)",
+			     (worker_now(srv->c.w) - srv->connect_time) * 1000);
+		{
+			struct list *it, *n;
+			list_for_each_safe(it, n, &pool->welcome_waiters)
+			{
+				struct client *cl = list_entry(it, struct client, node);
+				client_welcome(cl);
+			}
+		}
+		pool_server_ready(srv);
+		return srv->c.closed ? PKT_GONE : PKT_HANDLED;
+	case 'N':
+	case 'v':
+		return PKT_HANDLED;
+	default:
+		login_failed(srv, "unexpected message during login");
+		return PKT_GONE;
+	}
+}
+
+static enum pkt_action internal_packet(struct server *srv, uint8_t type, const uint8_t *p,
+				       uint32_t total)
+{
+	switch (type) {
+	case 'Z':
+		srv->internal_rfq--;
+		srv->txn_status = p[5];
+		if (srv->internal_rfq == 0) {
+			enum internal_kind kind = srv->internal;
+			srv->internal = INTERNAL_NONE;
+			if (kind != INTERNAL_SET) {
+				if (srv->check_failed || srv->txn_status != 'I') {
+					server_close(srv, kind == INTERNAL_CHECK
+							      ? "server check query failed"
+							      : "server reset query failed");
+					return PKT_GONE;
+				}
+				pool_server_ready(srv);
+				return srv->c.closed ? PKT_GONE : PKT_HANDLED;
+			}
+		}
+		return PKT_HANDLED;
+	case 'S':
+		note_param(srv, p + PKT_HDR_LEN, total - PKT_HDR_LEN, 1);
+		return PKT_HANDLED;
+	case 'E': {
+		char msg[256], state[6];
+		error_text(p + PKT_HDR_LEN, total - PKT_HDR_LEN, msg, sizeof(msg), state);
+		slog(srv, LOG_LVL_WARNING, "error from sluice's own query: %s %s", state, msg);
+		srv->check_failed = 1;
+		return PKT_HANDLED;
+	}
+	default:
+		return PKT_SKIP;
+	}
+}
+
+static enum pkt_action server_packet(struct conn *c, uint8_t type, const uint8_t *p,
+				     uint32_t total, uint32_t avail)
+{
+	struct server *srv = (struct server *)c;
+	if (total < PKT_HDR_LEN) {
+		server_close(srv, "invalid packet length from server");
+		return PKT_GONE;
+	}
+	/* Messages sluice looks into must be whole; they are all small. */
+	int inspect = type == 'Z' || type == 'S' || !srv->logged_in || srv->internal_rfq ||
+		      (!srv->client && type == 'E');
+	if (inspect && avail < total) {
+		if (total > c->w->bufsize && !(srv->internal_rfq && type != 'Z' && type != 'S' &&
+					       type != 'E')) {
+			server_close(srv, "message from server too long to inspect");
+			return PKT_GONE;
+		}
+		if (total <= c->w->bufsize)
+			return PKT_NEED_FULL;
+	}
+	if (!srv->logged_in)
+		return login_packet(srv, type, p, total);
+	if (srv->internal_rfq)
+		return internal_packet(srv, type, p, total);
+	if (srv->client) {
+		if (type == 'Z') {
+			srv->txn_status = p[5];
+			srv->state_since = worker_now(c->w);
+			if (srv->expected_rfq > 0)
+				srv->expected_rfq--;
+			return PKT_FORWARD_POST;
+		}
+		if (type == 'S')
+			note_param(srv, p + PKT_HDR_LEN, total - PKT_HDR_LEN, 1);
+		return PKT_FORWARD;
+	}
+	/* Unlinked server: only asynchronous messages are expected. */
+	switch (type) {
+	case 'S':
+		note_param(srv, p + PKT_HDR_LEN, total - PKT_HDR_LEN, 0);
+		return PKT_HANDLED;
+	case 'E': {
+		char msg[256], state[6];
+		error_text(p + PKT_HDR_LEN, total - PKT_HDR_LEN, msg, sizeof(msg), state);
+		char why[300];
+		snprintf(why, sizeof(why), "server sent an error while idle: %s %s", state, msg);
+		server_close(srv, why);
+		return PKT_GONE;
+	}
+	case 'N':
+	case 'A':
+		return PKT_SKIP;
+	default:
+		server_close(srv, "unexpected message from idle server");
+		return PKT_GONE;
+	}
+}
+
+/* After a ReadyForQuery reached the client: is the transaction (or statement) over? */
+static void server_post(struct conn *c)
+{
+	struct server *srv = (struct server *)c;
+	struct client *cl = srv->client;
+	if (!cl || srv->expected_rfq > 0 || srv->unsynced)
+		return;
+	struct pool *pool = srv->pool;
+	if (pool->pool_mode == POOL_STATEMENT && srv->txn_status != 'I') {
+		client_fatal(cl, "25000",
+			     "transaction blocks not allowed in statement pooling mode");
+		return;
+	}
+	if (pool->pool_mode != POOL_SESSION && srv->txn_status == 'I') {
+		pool->stat_xacts++;
+		c->w->stats.xacts++;
+		pool_release_server(cl);
+	}
+}
+
+static void server_failed(struct conn *c, const char *reason)
+{
+	struct server *srv = (struct server *)c;
+	if (!srv->logged_in) {
+		char msg[300];
+		snprintf(msg, sizeof(msg), "%s",
+			 !strcmp(reason, "unexpected eof") ? "server closed the connection during login"
+							   : reason);
+		login_failed(srv, msg);
+		return;
+	}
+	server_close(srv, reason);
+}
+
+static const struct conn_ops server_ops = {
+    .packet = server_packet,
+    .post = server_post,
+    .failed = server_failed,
+};
+
+/* The non-blocking connect finished (or failed): send the StartupMessage. */
+static void connect_done_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct server *srv = io->data;
+	int err = 0;
+	socklen_t l = sizeof(err);
+	(void)loop;
+	(void)revents;
+	ev_io_stop(srv->c.w->loop, &srv->c.wio);
+	conn_restore_write_cb(&srv->c);
+	if (getsockopt(srv->c.fd, SOL_SOCKET, SO_ERROR, &err, &l) < 0)
+		err = errno;
+	if (err) {
+		char msg[200];
+		snprintf(msg, sizeof(msg), "connect failed: %s", strerror(err));
+		login_failed(srv, msg);
+		return;
+	}
+	srv->connecting = 0;
+	const struct db_entry *e = &srv->pool->db->entry;
+	struct wbuf b = {0};
+	size_t st = pkt_begin(&b, 0);
+	pkt_put_u32(&b, PROTO_V3);
+	pkt_put_cstr(&b, "user");
+	pkt_put_cstr(&b, srv->pool->server_user);
+	pkt_put_cstr(&b, "database");
+	pkt_put_cstr(&b, e->dbname[0] ? e->dbname : e->name);
+	if (e->application_name[0]) {
+		pkt_put_cstr(&b, "application_name");
+		pkt_put_cstr(&b, e->application_name);
+	}
+	if (e->client_encoding[0]) {
+		pkt_put_cstr(&b, "client_encoding");
+		pkt_put_cstr(&b, e->client_encoding);
+	}
+	if (e->datestyle[0]) {
+		pkt_put_cstr(&b, "datestyle");
+		pkt_put_cstr(&b, e->datestyle);
+	}
+	if (e->timezone[0]) {
+		pkt_put_cstr(&b, "timezone");
+		pkt_put_cstr(&b, e->timezone);
+	}
+	pkt_put_u8(&b, 0);
+	pkt_end(&b, st);
+	server_send(srv, &b);
+	wb_free(&b);
+	if (!srv->c.closed)
+		ev_io_start(srv->c.w->loop, &srv->c.rio);
+}
+
+static void connect_timeout_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct server *srv = t->data;
+	(void)loop;
+	(void)revents;
+	login_failed(srv, "server_connect_timeout: no answer from the server in time");
+}
+
+int server_resolve(const struct db_entry *e, struct sockaddr_storage *ss, socklen_t *len,
+		   char *err, size_t errlen)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (!e->host[0] || e->host[0] == '/') {
+		struct sockaddr_un *un = (struct sockaddr_un *)ss;
+		un->sun_family = AF_UNIX;
+		int n = snprintf(un->sun_path, sizeof(un->sun_path), "%s/.s.PGSQL.%d",
+				 e->host[0] ? e->host : "/var/run/postgresql", e->port);
+		if (n < 0 || (size_t)n >= sizeof(un->sun_path)) {
+			snprintf(err, errlen, "unix socket path too long");
+			return -1;
+		}
+		*len = sizeof(*un);
+		return 0;
+	}
+	struct sockaddr_in *in = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+	if (inet_pton(AF_INET, e->host, &in->sin_addr) == 1) {
+		in->sin_family = AF_INET;
+		in->sin_port = htons((uint16_t)e->port);
+		*len = sizeof(*in);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, e->host, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((uint16_t)e->port);
+		*len = sizeof(*in6);
+		return 0;
+	}
+	/* Host names: resolved here, synchronously (see docs/architecture.md, known limits). */
+	struct addrinfo hints = {0}, *res = NULL;
+	hints.ai_socktype = SOCK_STREAM;
+	int rc = getaddrinfo(e->host, NULL, &hints, &res);
+	if (rc || !res) {
+		snprintf(err, errlen, "could not resolve host \"%s\": %s", e->host,
+			 gai_strerror(rc));
+		return -1;
+	}
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*len = res->ai_addrlen;
+	if (ss->ss_family == AF_INET)
+		in->sin_port = htons((uint16_t)e->port);
+	else
+		in6->sin6_port = htons((uint16_t)e->port);
+	freeaddrinfo(res);
+	return 0;
+}
+
+struct server *server_connect(struct pool *pool)
+{
+	struct worker *w = pool->w;
+	struct sockaddr_storage ss;
+	socklen_t sl = 0;
+	char err[256];
+	if (server_resolve(&pool->db->entry, &ss, &sl, err, sizeof(err)) < 0) {
+		pool_connect_failed(pool, err);
+		return NULL;
+	}
+	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, sizeof(err), "socket: %s", strerror(errno));
+		pool_connect_failed(pool, err);
+		return NULL;
+	}
+	if (ss.ss_family != AF_UNIX) {
+		int one = 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		if (w->cfg->tcp_keepalive)
+			setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	}
+	struct server *srv = calloc(1, sizeof(*srv));
+	if (!srv) {
+		close(fd);
+		pool_connect_failed(pool, "out of memory");
+		return NULL;
+	}
+	conn_init(&srv->c, w, fd, &server_ops, 1);
+	ev_io_stop(w->loop, &srv->c.rio); /* read once connected */
+	srv->pool = pool;
+	srv->id = ++w->next_server_id;
+	srv->txn_status = 'I';
+	srv->connecting = 1;
+	srv->connect_time = srv->state_since = srv->last_used = worker_now(w);
+	list_init(&srv->node);
+	srv->list = SL_LOGIN;
+	list_append(&pool->servers[SL_LOGIN], &srv->node);
+	pool->n_servers[SL_LOGIN]++;
+	pool->db->server_count++;
+	pool->user->server_count++;
+	w->stats.server_connects++;
+	if (!pool->have_welcome)
+		srv->welcome = calloc(1, sizeof(*srv->welcome));
+	if (w->cfg->log_connections)
+		slog(srv, LOG_LVL_LOG, "new connection to server");
+	if (w->cfg->server_connect_timeout > 0) {
+		ev_timer_init(&srv->connect_timer, connect_timeout_cb, w->cfg->server_connect_timeout,
+			      0);
+		srv->connect_timer.data = srv;
+		ev_timer_start(w->loop, &srv->connect_timer);
+	}
+	int rc = connect(fd, (struct sockaddr *)&ss, sl);
+	if (rc < 0 && errno != EINPROGRESS && errno != EAGAIN) {
+		snprintf(err, sizeof(err), "connect failed: %s", strerror(errno));
+		login_failed(srv, err);
+		return NULL;
+	}
+	/* Wait for writability to learn the connect result. */
+	ev_set_cb(&srv->c.wio, connect_done_cb);
+	ev_io_start(w->loop, &srv->c.wio);
+	return srv;
+}
