@@ -116,7 +116,7 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'echo "interrupted" >&2; exit 130' INT
-trap 'exit 143' TERM
+trap 'echo "terminated" >&2; exit 143' TERM
 trap 'exit 129' HUP
 
 # run_bounded SECONDS CMD...: runs CMD in the background under timeout and waits for it, so that
@@ -378,7 +378,7 @@ run_point() {
 	if [ "$target" = sluice ] && [ "$status" != ok ]; then
 		if ! kill -0 "$SL_PID" 2>/dev/null; then
 			SLUICE_STATE=down
-			SLUICE_REASON="sluice exited during $wl $proto c=$c"
+			SLUICE_REASON="sluice exited (noticed at $wl $proto c=$c)"
 		elif [ "$(timeout 5 "$PSQL" -h 127.0.0.1 -p "$SL_PORT" -U bench -d bench -X -Atc 'select 1' 2>/dev/null)" != 1 ]; then
 			SLUICE_STATE=down
 			SLUICE_REASON="sluice stopped answering after $wl $proto c=$c"

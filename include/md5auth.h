@@ -12,11 +12,11 @@ void md5_make_secret(const char *password, const char *user, char out[36]);
 /* Response to an AuthenticationMD5Password challenge: "md5" + hex(md5(hex_part || salt)).
  * secret may be a plaintext password or an md5 secret. Returns 0, or -1 (out = "") on failure. */
 int md5_client_response(const char *secret, const char *user, const unsigned char salt[4],
-			char out[36]);
+                        char out[36]);
 /* 1 if response is the correct answer to salt for the stored secret (plaintext or md5), else 0.
  * Compared in constant time; an empty or NULL stored secret never matches. */
 int md5_verify(const char *secret, const char *user, const unsigned char salt[4],
-	       const char *response);
+               const char *response);
 /* 1 if s looks like an md5 secret: "md5" followed by exactly 32 lowercase hex digits. */
 int md5_is_secret(const char *s);
 

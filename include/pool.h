@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "list.h"
+#include "scram.h"
 
 struct worker;
 struct client;
@@ -51,6 +52,9 @@ struct pool_user {
 	/* SCRAM keys recovered from a client's login, to log in to the server with a stored secret. */
 	int have_scram_keys;
 	unsigned char scram_client_key[32];
+	/* SCRAM secret derived from a plaintext auth_file password (PBKDF2 is costly: once). */
+	struct scram_secret *derived;
+	char derived_from[CFG_SECRET_MAX];
 };
 
 enum srv_list { SL_LOGIN, SL_IDLE, SL_ACTIVE, SL_TESTING, SL_COUNT };

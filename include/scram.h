@@ -35,14 +35,14 @@ int scram_is_secret(const char *text);
 /* Derive a secret from a password (SASLprep as in scram_client_final). salt NULL: 16 random
  * bytes; iterations 0: SCRAM_DEFAULT_ITER. 0 ok, -1 on bad arguments or crypto failure. */
 int scram_secret_from_password(const char *password, const unsigned char *salt, int salt_len,
-			       int iterations, struct scram_secret *out);
+                               int iterations, struct scram_secret *out);
 /* Format s in PostgreSQL's text form into out. Returns the length, -1 if outlen is too small. */
 int scram_format_secret(const struct scram_secret *s, char *out, size_t outlen);
 /* An unusable secret for a user that does not exist, so the exchange runs normally and fails only
  * at the proof. The salt is HMAC(key, user), stable across attempts for a process-lifetime random
  * key, so probing cannot tell unknown users from known ones. 0 ok, -1 on failure. */
 int scram_mock_secret(const char *user, const unsigned char *key, size_t keylen,
-		      struct scram_secret *out);
+                      struct scram_secret *out);
 
 /* Server side: sluice verifies a connecting client. */
 struct scram_server {
@@ -60,19 +60,19 @@ struct scram_server {
 /* Start an exchange against secret (copied). server_nonce NULL: 18 random bytes in base64;
  * otherwise 1..SCRAM_OWN_NONCE_MAX printable characters other than ','. 0 ok, -1 on error. */
 int scram_server_init(struct scram_server *st, const struct scram_secret *secret,
-		      const char *server_nonce);
+                      const char *server_nonce);
 /* Consume the client-first-message (SASLInitialResponse data) and write the server-first-message
  * into out. Returns its length, or -1 with *err set. Channel binding ("p=") and authorization
  * identities ("a=") are refused; "y" is accepted since sluice does not offer SCRAM-SHA-256-PLUS.
  * The username attribute is checked for syntax and ignored, as PostgreSQL does. */
 int scram_server_first(struct scram_server *st, const char *msg, size_t len, char *out,
-		       size_t outlen, const char **err);
+                       size_t outlen, const char **err);
 /* Consume the client-final-message: check the channel-binding echo and nonce, verify the proof in
  * constant time. On success write the server-final-message ("v=...") into out, copy the recovered
  * ClientKey into client_key and return the message length. -1: wrong password (*err =
  * "password authentication failed"); -2: protocol error or small outlen (*err says which). */
 int scram_server_final(struct scram_server *st, const char *msg, size_t len, char *out,
-		       size_t outlen, unsigned char client_key[SCRAM_KEY_LEN], const char **err);
+                       size_t outlen, unsigned char client_key[SCRAM_KEY_LEN], const char **err);
 
 /* Client side: sluice logs in to a PostgreSQL server. */
 struct scram_client {
@@ -91,20 +91,20 @@ int scram_client_init(struct scram_client *st, const char *user, const char *cli
 /* Write the client-first-message "n,,n=<user>,r=<nonce>" into out. Returns its length or -1. */
 int scram_client_first(struct scram_client *st, char *out, size_t outlen);
 /* Consume the server-first-message and write the client-final-message into out.
- * With password non-NULL, the keys come from it. SASLprep: pure-ASCII passwords are used as-is
- * (as RFC 4013 and PostgreSQL do); non-ASCII passwords are used as raw bytes without
- * normalization, which matches PostgreSQL unless the password needs NFKC normalization or
- * contains non-ASCII spaces or soft hyphens (store a SCRAM secret for such users instead).
+ * With password non-NULL, the keys come from it. SASLprep: pure-ASCII passwords are used as-is,
+ * as PostgreSQL does; non-ASCII passwords are used as raw bytes, which matches PostgreSQL unless
+ * SASLprep would change them (NFKC normalization, non-ASCII spaces, soft hyphens and other
+ * characters mapped to nothing): store a SCRAM secret for such users instead.
  * With password NULL, client_key (recovered by scram_server_final) and secret give the keys; this
  * works only when the server's salt and iteration count equal the secret's.
  * Returns the length, or -1 with *err set. */
 int scram_client_final(struct scram_client *st, const char *server_first, size_t len,
-		       const char *password, const unsigned char *client_key,
-		       const struct scram_secret *secret, char *out, size_t outlen,
-		       const char **err);
+                       const char *password, const unsigned char *client_key,
+                       const struct scram_secret *secret, char *out, size_t outlen,
+                       const char **err);
 /* Check the server-final-message: "v=" must carry the expected ServerSignature (compared in
  * constant time); "e=" is a server error, reported through *err. 0 ok, -1 with *err set. */
 int scram_client_verify_final(struct scram_client *st, const char *server_final, size_t len,
-			      const char **err);
+                              const char **err);
 
 #endif

@@ -308,10 +308,9 @@ static void begin_auth(struct client *cl)
 		return;
 	case AUTH_TYPE_TRUST:
 		if (cfg->n_userlist && !lg->secret) {
-			char msg[160];
-			snprintf(msg, sizeof(msg), "no such user: %s", lg->user);
-			w->stats.logins_failed++;
-			client_fatal(cl, "28000", msg);
+			/* Same answer as a wrong password: do not reveal which users exist. */
+			clog(cl, LOG_LVL_LOG, "no such user: %s", lg->user);
+			auth_fail(cl);
 			return;
 		}
 		login_done(cl);
@@ -390,16 +389,23 @@ static void handle_password(struct client *cl, const uint8_t *body, uint32_t len
 				     "secret");
 			return;
 		} else {
-			if (scram_secret_from_password(lg->secret, NULL, 0, 0, &lg->scram_secret)) {
-				client_fatal(cl, "XX000", "could not derive SCRAM secret");
-				return;
+			struct pool_user *pu = cl->pool->user;
+			if (!pu->derived || strcmp(pu->derived_from, lg->secret)) {
+				if (!pu->derived)
+					pu->derived = calloc(1, sizeof(*pu->derived));
+				if (!pu->derived ||
+				    scram_secret_from_password(lg->secret, NULL, 0, 0, pu->derived)) {
+					client_fatal(cl, "XX000", "could not derive SCRAM secret");
+					return;
+				}
+				snprintf(pu->derived_from, sizeof(pu->derived_from), "%s",
+					 lg->secret);
 			}
+			lg->scram_secret = *pu->derived;
 		}
-		if (lg->unknown_user) {
-			unsigned char key[32];
-			RAND_bytes(key, sizeof(key));
-			scram_mock_secret(lg->user, key, sizeof(key), &lg->scram_secret);
-		}
+		if (lg->unknown_user)
+			scram_mock_secret(lg->user, cl->c.w->scram_mock_key,
+					  sizeof(cl->c.w->scram_mock_key), &lg->scram_secret);
 		char out[SCRAM_MAX_MSG + 1];
 		const char *err = NULL;
 		int n;

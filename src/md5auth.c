@@ -14,8 +14,8 @@ static int md5_hex2(const void *a, size_t alen, const void *b, size_t blen, char
 	unsigned int diglen = 0;
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	int ok = ctx && EVP_DigestInit_ex(ctx, EVP_md5(), NULL) == 1 &&
-		 EVP_DigestUpdate(ctx, a, alen) == 1 && EVP_DigestUpdate(ctx, b, blen) == 1 &&
-		 EVP_DigestFinal_ex(ctx, dig, &diglen) == 1 && diglen == 16;
+	         EVP_DigestUpdate(ctx, a, alen) == 1 && EVP_DigestUpdate(ctx, b, blen) == 1 &&
+	         EVP_DigestFinal_ex(ctx, dig, &diglen) == 1 && diglen == 16;
 
 	EVP_MD_CTX_free(ctx);
 	if (!ok) {
@@ -58,7 +58,7 @@ void md5_make_secret(const char *password, const char *user, char out[36])
 }
 
 int md5_client_response(const char *secret, const char *user, const unsigned char salt[4],
-			char out[36])
+                        char out[36])
 {
 	char stored[36];
 	char hex[33];
@@ -84,7 +84,7 @@ int md5_client_response(const char *secret, const char *user, const unsigned cha
 }
 
 int md5_verify(const char *secret, const char *user, const unsigned char salt[4],
-	       const char *response)
+               const char *response)
 {
 	char expect[36];
 	int ok;

@@ -318,7 +318,7 @@ void pool_release_server(struct client *cl)
 	conn_unlink(&cl->c);
 	conn_unlink(&srv->c);
 	srv->last_used = worker_now(w);
-	if (cfg->server_lifetime > 0 && worker_now(w) - srv->connect_time > cfg->server_lifetime) {
+	if (worker_now(w) - srv->connect_time >= cfg->server_lifetime) { /* 0: use once */
 		server_close(srv, "server lifetime over");
 		if (pool->n_waiting)
 			pool_launch(pool, 0);
@@ -419,7 +419,7 @@ static void janitor_pool(struct pool *pool)
 	list_for_each_safe(it, n, &pool->servers[SL_IDLE])
 	{
 		struct server *srv = list_entry(it, struct server, node);
-		if (cfg->server_lifetime > 0 && now - srv->connect_time > cfg->server_lifetime)
+		if (now - srv->connect_time >= cfg->server_lifetime)
 			server_close(srv, "server lifetime over");
 		else if (cfg->server_idle_timeout > 0 &&
 			 now - srv->last_used > cfg->server_idle_timeout &&
@@ -467,6 +467,7 @@ void pool_free_all(struct worker *w)
 	{
 		struct pool_user *u = list_entry(it, struct pool_user, node);
 		list_del(&u->node);
+		free(u->derived);
 		free(u);
 	}
 }

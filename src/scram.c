@@ -21,14 +21,14 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
-#define SECRET_PREFIX       "SCRAM-SHA-256$"
-#define RANDOM_NONCE_BYTES  18
-#define DEFAULT_SALT_BYTES  16
-#define MAX_ITER_DIGITS     8 /* strlen("10000000") */
-#define AUTH_MSG_MAX        (3 * SCRAM_MAX_MSG + 2)
-#define B64_LEN(n)          (4 * (((n) + 2) / 3))
-#define SERVER_FINAL_LEN    (2 + B64_LEN(SCRAM_KEY_LEN)) /* "v=" + base64 signature */
-#define RESERVED_ATTRS      "amnrcspive" /* letters that are never extensions */
+#define SECRET_PREFIX      "SCRAM-SHA-256$"
+#define RANDOM_NONCE_BYTES 18
+#define DEFAULT_SALT_BYTES 16
+#define MAX_ITER_DIGITS    8 /* strlen("10000000") */
+#define AUTH_MSG_MAX       (3 * SCRAM_MAX_MSG + 2)
+#define B64_LEN(n)         (4 * (((n) + 2) / 3))
+#define SERVER_FINAL_LEN   (2 + B64_LEN(SCRAM_KEY_LEN)) /* "v=" + base64 signature */
+#define RESERVED_ATTRS     "amnrcspive"                 /* letters that are never extensions */
 
 enum { ST_NONE = 0, ST_INIT, ST_FIRST_DONE, ST_FINAL_SENT, ST_DONE, ST_FAILED };
 
@@ -44,7 +44,7 @@ static const char E_WRONG_PASSWORD[] = "password authentication failed";
 /* ---- base64 (RFC 4648, padded, strict) ---- */
 
 static const char b64_alphabet[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 static int b64_value(unsigned char c)
 {
@@ -110,7 +110,7 @@ static int b64_decode(const char *in, size_t len, unsigned char *out, size_t out
 		if ((pad == 1 && (v[2] & 3)) || (pad == 2 && (v[1] & 15)))
 			return -1; /* non-canonical: leftover bits must be zero */
 		unsigned bits = (unsigned)v[0] << 18 | (unsigned)v[1] << 12 | (unsigned)v[2] << 6 |
-				(unsigned)v[3];
+		                (unsigned)v[3];
 		int n = 3 - pad;
 		if (o + (size_t)n > outmax)
 			return -1;
@@ -180,7 +180,7 @@ static int sb_finish(struct sbuf *sb)
 /* ---- crypto helpers ---- */
 
 static int hmac256(const unsigned char *key, size_t keylen, const void *data, size_t len,
-		   unsigned char out[SCRAM_KEY_LEN])
+                   unsigned char out[SCRAM_KEY_LEN])
 {
 	unsigned int outlen = 0;
 
@@ -204,9 +204,9 @@ static int sha256(const unsigned char *data, size_t len, unsigned char out[SCRAM
 /* ClientKey, StoredKey and ServerKey from a password. Non-ASCII bytes are used raw (see scram.h).
  */
 static int derive_keys(const char *password, const unsigned char *salt, int salt_len,
-		       int iterations, unsigned char client_key[SCRAM_KEY_LEN],
-		       unsigned char stored_key[SCRAM_KEY_LEN],
-		       unsigned char server_key[SCRAM_KEY_LEN])
+                       int iterations, unsigned char client_key[SCRAM_KEY_LEN],
+                       unsigned char stored_key[SCRAM_KEY_LEN],
+                       unsigned char server_key[SCRAM_KEY_LEN])
 {
 	unsigned char salted[SCRAM_KEY_LEN];
 	size_t plen = strlen(password);
@@ -215,7 +215,7 @@ static int derive_keys(const char *password, const unsigned char *salt, int salt
 	if (plen > INT_MAX)
 		return -1;
 	if (PKCS5_PBKDF2_HMAC(password, (int)plen, salt, salt_len, iterations, EVP_sha256(),
-			      SCRAM_KEY_LEN, salted) == 1 &&
+	                      SCRAM_KEY_LEN, salted) == 1 &&
 	    hmac256(salted, sizeof(salted), "Client Key", 10, client_key) == 0 &&
 	    sha256(client_key, SCRAM_KEY_LEN, stored_key) == 0 &&
 	    hmac256(salted, sizeof(salted), "Server Key", 10, server_key) == 0)
@@ -226,7 +226,7 @@ static int derive_keys(const char *password, const unsigned char *salt, int salt
 
 /* AuthMessage into buf (size AUTH_MSG_MAX); returns its length or -1. */
 static int build_auth_message(char *buf, const char *cfb, size_t cfb_len, const char *sf,
-			      size_t sf_len, const char *cfwop, size_t cfwop_len)
+                              size_t sf_len, const char *cfwop, size_t cfwop_len)
 {
 	struct sbuf sb;
 
@@ -326,7 +326,7 @@ static int saslname_ok(const char *s, size_t n)
 			return 0;
 		if (ch == '=') {
 			if (n - i < 3 || !((s[i + 1] == '2' && s[i + 2] == 'C') ||
-					   (s[i + 1] == '3' && s[i + 2] == 'D')))
+			                   (s[i + 1] == '3' && s[i + 2] == 'D')))
 				return 0;
 			i += 2;
 		}
@@ -419,8 +419,7 @@ int scram_parse_secret(const char *text, struct scram_secret *out)
 	p = dollar + 1;
 	colon = memchr(p, ':', (size_t)(end - p));
 	if (!colon ||
-	    b64_decode(p, (size_t)(colon - p), s.stored_key, sizeof(s.stored_key)) !=
-		    SCRAM_KEY_LEN)
+	    b64_decode(p, (size_t)(colon - p), s.stored_key, sizeof(s.stored_key)) != SCRAM_KEY_LEN)
 		return -1;
 	p = colon + 1;
 	if (b64_decode(p, (size_t)(end - p), s.server_key, sizeof(s.server_key)) != SCRAM_KEY_LEN)
@@ -440,7 +439,7 @@ int scram_is_secret(const char *text)
 }
 
 int scram_secret_from_password(const char *password, const unsigned char *salt, int salt_len,
-			       int iterations, struct scram_secret *out)
+                               int iterations, struct scram_secret *out)
 {
 	struct scram_secret s;
 	unsigned char client_key[SCRAM_KEY_LEN];
@@ -465,7 +464,7 @@ int scram_secret_from_password(const char *password, const unsigned char *salt, 
 		s.salt_len = DEFAULT_SALT_BYTES;
 	}
 	rc = derive_keys(password, s.salt, s.salt_len, s.iterations, client_key, s.stored_key,
-			 s.server_key);
+	                 s.server_key);
 	if (rc == 0)
 		*out = s;
 	OPENSSL_cleanse(client_key, sizeof(client_key));
@@ -494,7 +493,7 @@ int scram_format_secret(const struct scram_secret *s, char *out, size_t outlen)
 }
 
 int scram_mock_secret(const char *user, const unsigned char *key, size_t keylen,
-		      struct scram_secret *out)
+                      struct scram_secret *out)
 {
 	unsigned char mac[SCRAM_KEY_LEN];
 
@@ -519,7 +518,7 @@ int scram_mock_secret(const char *user, const unsigned char *key, size_t keylen,
 /* ---- server side ---- */
 
 int scram_server_init(struct scram_server *st, const struct scram_secret *secret,
-		      const char *server_nonce)
+                      const char *server_nonce)
 {
 	if (!st)
 		return -1;
@@ -534,7 +533,7 @@ int scram_server_init(struct scram_server *st, const struct scram_secret *secret
 }
 
 int scram_server_first(struct scram_server *st, const char *msg, size_t len, char *out,
-		       size_t outlen, const char **err)
+                       size_t outlen, const char **err)
 {
 	const char *dummy, *val, *cnonce;
 	size_t vlen, cnonce_len, snonce_len;
@@ -629,11 +628,11 @@ fail:
 }
 
 int scram_server_final(struct scram_server *st, const char *msg, size_t len, char *out,
-		       size_t outlen, unsigned char client_key[SCRAM_KEY_LEN], const char **err)
+                       size_t outlen, unsigned char client_key[SCRAM_KEY_LEN], const char **err)
 {
 	const char *dummy, *val, *proof_attr = NULL;
 	unsigned char cbind[16], proof[SCRAM_KEY_LEN + 3], sig[SCRAM_KEY_LEN], ck[SCRAM_KEY_LEN],
-		hashed[SCRAM_KEY_LEN];
+	    hashed[SCRAM_KEY_LEN];
 	char auth[AUTH_MSG_MAX + 1];
 	size_t vlen;
 	struct cursor c;
@@ -694,8 +693,8 @@ int scram_server_final(struct scram_server *st, const char *msg, size_t len, cha
 
 	/* client-final-message-without-proof ends before the "," preceding "p=". */
 	amlen = build_auth_message(auth, st->client_first_bare, st->client_first_bare_len,
-				   st->server_first, st->server_first_len, msg,
-				   (size_t)(proof_attr - 1 - msg));
+	                           st->server_first, st->server_first_len, msg,
+	                           (size_t)(proof_attr - 1 - msg));
 	if (amlen < 0 ||
 	    hmac256(st->secret.stored_key, SCRAM_KEY_LEN, auth, (size_t)amlen, sig) != 0) {
 		*err = E_CRYPTO;
@@ -788,13 +787,13 @@ int scram_client_first(struct scram_client *st, char *out, size_t outlen)
 }
 
 int scram_client_final(struct scram_client *st, const char *server_first, size_t len,
-		       const char *password, const unsigned char *client_key,
-		       const struct scram_secret *secret, char *out, size_t outlen,
-		       const char **err)
+                       const char *password, const unsigned char *client_key,
+                       const struct scram_secret *secret, char *out, size_t outlen,
+                       const char **err)
 {
 	const char *dummy, *nonce, *val;
 	unsigned char salt[SCRAM_SALT_MAX], ck[SCRAM_KEY_LEN], stored[SCRAM_KEY_LEN],
-		server_key[SCRAM_KEY_LEN], sig[SCRAM_KEY_LEN], proof[SCRAM_KEY_LEN];
+	    server_key[SCRAM_KEY_LEN], sig[SCRAM_KEY_LEN], proof[SCRAM_KEY_LEN];
 	char cfwop[SCRAM_MAX_MSG + 1], auth[AUTH_MSG_MAX + 1];
 	size_t nonce_len, vlen, cn_len;
 	struct cursor c;
@@ -878,10 +877,10 @@ int scram_client_final(struct scram_client *st, const char *server_first, size_t
 	sb_str(&sb, ",r=");
 	sb_put(&sb, nonce, nonce_len);
 	cfwop_len = sb_finish(&sb);
-	amlen = cfwop_len < 0 ? -1
-			      : build_auth_message(auth, st->client_first_bare,
-						   st->client_first_bare_len, server_first, len,
-						   cfwop, (size_t)cfwop_len);
+	amlen = cfwop_len < 0
+	            ? -1
+	            : build_auth_message(auth, st->client_first_bare, st->client_first_bare_len,
+	                                 server_first, len, cfwop, (size_t)cfwop_len);
 	if (amlen < 0 || hmac256(stored, SCRAM_KEY_LEN, auth, (size_t)amlen, sig) != 0) {
 		*err = E_CRYPTO;
 		goto out;
@@ -916,7 +915,7 @@ out:
 }
 
 int scram_client_verify_final(struct scram_client *st, const char *server_final, size_t len,
-			      const char **err)
+                              const char **err)
 {
 	const char *dummy, *val;
 	unsigned char sig[SCRAM_KEY_LEN + 3];

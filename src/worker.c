@@ -14,6 +14,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <openssl/rand.h>
+
 #include "client.h"
 #include "log.h"
 #include "pool.h"
@@ -332,6 +334,7 @@ int worker_init(struct worker *w, struct runtime *rt, struct sluice_config *cfg)
 	list_init(&w->dead);
 	w->cancel_tab = calloc(CANCEL_BUCKETS, sizeof(*w->cancel_tab));
 	w->cancel_mask = CANCEL_BUCKETS - 1;
+	RAND_bytes(w->scram_mock_key, sizeof(w->scram_mock_key));
 	pthread_mutex_init(&w->inbox_lock, NULL);
 	if (!w->cancel_tab)
 		return -1;

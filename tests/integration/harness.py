@@ -23,7 +23,6 @@ every test's poolers are stopped (and their logs checked for sanitizer reports) 
 import argparse
 import atexit
 import base64
-import ctypes
 import hashlib
 import hmac
 import os
@@ -82,18 +81,14 @@ def _raise_nofile(n=65536):
 # Children inherit this: the poolers need >10,000 sockets for the idle-client test.
 _raise_nofile()
 
-_libc = ctypes.CDLL(None, use_errno=True)
-_PR_SET_PDEATHSIG = 1
+SETPRIV = '/usr/bin/setpriv'
 
 
-def _child_setup(deathsig):
-    """preexec_fn: runs in the child after the uid switch (which would clear a parent-death signal)."""
-    def setup():
-        _raise_nofile()
-        _libc.prctl(_PR_SET_PDEATHSIG, int(deathsig), 0, 0, 0)
-        if os.getppid() == 1:  # the test process died before prctl
-            os.kill(os.getpid(), int(deathsig))
-    return setup
+def _dies_with_us(cmd, sig):
+    """Prefix cmd so the child gets sig when this process dies (setpriv sets the parent-death signal
+    and execs in place, so the child's PID is the command's own; no preexec_fn, which is unsafe with
+    threads)."""
+    return [SETPRIV, '--pdeathsig', signal.Signals(sig).name] + list(cmd)
 
 
 def _pg_account():
@@ -273,10 +268,11 @@ class PgServer:
         if self.proc is not None and self.proc.poll() is None:
             return
         self._log_fh = open(self.logfile, 'ab')
-        self.proc = subprocess.Popen([PG_BIN + '/postgres', '-D', self.datadir], cwd=self.dir,
-                                     stdin=subprocess.DEVNULL, stdout=self._log_fh,
+        self.proc = subprocess.Popen(_dies_with_us([PG_BIN + '/postgres', '-D', self.datadir],
+                                                   signal.SIGQUIT),
+                                     cwd=self.dir, stdin=subprocess.DEVNULL, stdout=self._log_fh,
                                      stderr=subprocess.STDOUT, start_new_session=True,
-                                     preexec_fn=_child_setup(signal.SIGQUIT), **_as_postgres_kwargs())
+                                     **_as_postgres_kwargs())
         deadline = time.monotonic() + timeout
         while True:
             if self.proc.poll() is not None:
@@ -538,10 +534,9 @@ class Pooler:
     def start(self, timeout=30):
         kw = _as_postgres_kwargs() if OPTS.pgbouncer else {}  # PgBouncer refuses to run as root
         self._log_fh = open(self.logfile, 'ab')
-        self.proc = subprocess.Popen(self.command(), cwd=self.dir, stdin=subprocess.DEVNULL,
-                                     stdout=self._log_fh, stderr=subprocess.STDOUT,
-                                     start_new_session=True, preexec_fn=_child_setup(signal.SIGTERM),
-                                     **kw)
+        self.proc = subprocess.Popen(_dies_with_us(self.command(), signal.SIGTERM), cwd=self.dir,
+                                     stdin=subprocess.DEVNULL, stdout=self._log_fh,
+                                     stderr=subprocess.STDOUT, start_new_session=True, **kw)
         self.pid = self.proc.pid
         try:
             wait_port(self.port, timeout, self.proc, 'pooler')

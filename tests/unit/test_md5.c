@@ -31,7 +31,7 @@ Test(md5, client_response_known_value)
 	cr_assert_str_eq(out, "md5a3576f1ae039b8996bc4fc2720f9c71a");
 	/* the same from the stored secret */
 	cr_assert_eq(md5_client_response("md54d45974e13472b5a0be3533de4666414", "user", salt1, out),
-		     0);
+	             0);
 	cr_assert_str_eq(out, "md5a3576f1ae039b8996bc4fc2720f9c71a");
 }
 
