@@ -613,8 +613,12 @@ static enum pkt_action client_packet(struct conn *c, uint8_t type, const uint8_t
 	default:
 		break;
 	}
-	/* A message after the last Sync leaves the server mid-request until the next one. */
-	srv->unsynced = !(type == 'Q' || type == 'S' || type == 'F');
+	/* An extended-protocol message after the last Sync leaves the server mid-request until
+	 * the next Sync; COPY data belongs to the Query that started it. */
+	if (type == 'Q' || type == 'S' || type == 'F')
+		srv->unsynced = 0;
+	else if (type && strchr("PBDECH", type))
+		srv->unsynced = 1;
 	return PKT_FORWARD;
 }
 

@@ -151,9 +151,11 @@ void conn_unlink(struct conn *c)
 
 void conn_update_read(struct conn *c)
 {
-	int want = !c->closed && !c->paused && !(c->dst && wb_pending(&c->dst->out));
-	if (want && c->rbuf && c->rlen == c->w->bufsize && c->scan == 0)
-		want = 0; /* full buffer and nothing walkable: the owner is waiting on state */
+	/* A paused connection keeps reading while its buffer has room: nothing is walked, but
+	 * a peer that goes away is noticed at once instead of when the owner resumes. */
+	int want = !c->closed && !(c->dst && wb_pending(&c->dst->out));
+	if (want && c->rbuf && c->rlen >= c->w->bufsize)
+		want = 0; /* full: wait for the owner to walk it */
 	if (c->dst && wb_pending(&c->dst->out) && !c->closed)
 		c->dst->blocked_src = c;
 	if (want && !ev_is_active(&c->rio))

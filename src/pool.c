@@ -266,11 +266,12 @@ int pool_request_server(struct client *cl)
 			return 0;
 		}
 	} else if (login_failing(pool)) {
-		char detail[400];
-		snprintf(detail, sizeof(detail), "last error: %s; next attempt in %.0f s",
-			 pool->last_error,
+		char msg[400], detail[100];
+		snprintf(msg, sizeof(msg), "server unreachable: %s", pool->last_error);
+		snprintf(detail, sizeof(detail),
+			 "sluice retries the server in %.0f s (server_login_retry)",
 			 w->cfg->server_login_retry - (worker_now(w) - pool->last_connect_failure));
-		client_fail_request(cl, "08006", "server unreachable", detail);
+		client_fail_request(cl, "08006", msg, detail);
 		return -1;
 	}
 	cl->state = CL_WAITING;
@@ -345,7 +346,9 @@ void pool_connect_failed(struct pool *pool, const char *why)
 	list_for_each_safe(it, n, &pool->waiting)
 	{
 		struct client *cl = list_entry(it, struct client, node);
-		client_fail_request(cl, "08006", "server unreachable", why);
+		char msg[400];
+		snprintf(msg, sizeof(msg), "server unreachable: %s", why);
+		client_fail_request(cl, "08006", msg, NULL);
 	}
 	list_for_each_safe(it, n, &pool->welcome_waiters)
 	{
@@ -367,12 +370,14 @@ static void janitor_pool(struct pool *pool)
 	{
 		struct client *cl = list_entry(it, struct client, node);
 		if (cfg->query_wait_timeout > 0 && now - cl->wait_start > cfg->query_wait_timeout) {
-			char detail[200];
+			char msg[200];
 			w->stats.wait_timeouts++;
-			snprintf(detail, sizeof(detail),
-				 "no server connection became available within %g s for %s/%s",
-				 cfg->query_wait_timeout, pool->db->entry.name, pool->user->name);
-			client_fail_request(cl, "57014", "query_wait_timeout", detail);
+			snprintf(msg, sizeof(msg),
+				 "query_wait_timeout: no server connection for %s/%s became free "
+				 "within %g s",
+				 pool->db->entry.name, pool->user->name, cfg->query_wait_timeout);
+			client_fail_request(cl, "57014", msg,
+					    "The transaction was not started; it is safe to retry.");
 		}
 	}
 	list_for_each_safe(it, n, &pool->welcome_waiters)

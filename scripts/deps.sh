@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Install everything needed to build and test sluice on Debian 12 (run as root).
+# Non-interactive; a no-op (no apt at all) when everything is already installed.
+set -euo pipefail
+
+PACKAGES=(
+	build-essential cmake pkg-config
+	libev-dev libssl-dev libpq-dev libjemalloc-dev libcriterion-dev
+	postgresql-15 postgresql-client-15 pgbouncer python3-psycopg2
+	clang-format
+)
+
+installed() {
+	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q ' installed$'
+}
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+	installed "$p" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "deps.sh: all build and test dependencies are installed"
+	exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps.sh: missing packages: ${missing[*]}" >&2
+	echo "deps.sh: run as root (or: sudo $0)" >&2
+	exit 1
+fi
+
+had_pgbouncer=0
+installed pgbouncer && had_pgbouncer=1
+
+echo "deps.sh: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get -o DPkg::Lock::Timeout=900 -q update
+apt-get -o DPkg::Lock::Timeout=900 -q install -y "${missing[@]}" </dev/null
+
+# Debian's pgbouncer package starts a system service on 127.0.0.1:6432, the port sluice's example
+# config uses. We only need the binary (the tests run their own instances as a side-by-side
+# reference), so a service this script brought in is stopped and disabled.
+if [ "$had_pgbouncer" -eq 0 ]; then
+	if [ -d /run/systemd/system ]; then
+		systemctl disable --now pgbouncer.service >/dev/null 2>&1 || true
+	elif [ -x /etc/init.d/pgbouncer ]; then
+		/etc/init.d/pgbouncer stop >/dev/null 2>&1 || true
+		update-rc.d pgbouncer disable >/dev/null 2>&1 || true
+	fi
+fi
+echo "deps.sh: done"

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# THE test command (CI runs it through .ci/run). On Debian 12 as root, from anywhere:
+#   1. installs the dependencies (scripts/deps.sh; fast when already there)
+#   2. builds build/ (normal) and build-asan/ (-DSLUICE_SANITIZE=ON: AddressSanitizer + UBSan)
+#   3. runs ctest (unit + integration tests) in both; the integration tests run sluice under ASan too
+#   4. checks the formatting of src/ include/ tests/ with clang-format
+# Prints ctest's summary lines and exits non-zero on any failure. Needs no stdin.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export CI="${CI:-}"
+JOBS="$(nproc 2>/dev/null || echo 2)"
+LOGDIR="$(mktemp -d /tmp/sluice-test.XXXXXX)"
+failures=()
+summary=()
+
+fail() {
+	failures+=("$1")
+	echo "!!! FAILED: $1"
+}
+
+scripts/deps.sh </dev/null || {
+	echo "scripts/deps.sh failed" >&2
+	exit 1
+}
+
+# Sanitizer settings (read by the sanitized sluice that the integration tests start, and by the
+# sanitized unit tests); harmless for the normal build.
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+build_and_test() {
+	local dir=$1
+	shift
+	echo "=== $dir: configure and build"
+	if ! cmake -S . -B "$dir" "$@" </dev/null >"$LOGDIR/$dir-cmake.log" 2>&1; then
+		cat "$LOGDIR/$dir-cmake.log"
+		fail "$dir: cmake configure"
+		return
+	fi
+	cmake --build "$dir" -j "$JOBS" </dev/null >"$LOGDIR/$dir-build.log" 2>&1
+	local brc=$?
+	if [ "$brc" -ne 0 ]; then
+		tail -n 60 "$LOGDIR/$dir-build.log"
+		fail "$dir: build"
+		return
+	fi
+	echo "=== $dir: ctest"
+	local start=$SECONDS
+	(cd "$dir" && ctest --output-on-failure </dev/null) 2>&1 | tee "$LOGDIR/$dir-ctest.log"
+	local rc=${PIPESTATUS[0]}
+	local line
+	line=$(grep -E 'tests passed|tests failed' "$LOGDIR/$dir-ctest.log" | tail -n 1)
+	summary+=("$dir: ${line:-no ctest summary} ($((SECONDS - start)) s)")
+	while IFS= read -r l; do summary+=("$dir:   $l"); done < <(
+		sed -n '/The following tests FAILED/,$p' "$LOGDIR/$dir-ctest.log" | grep -E '^\s+[0-9]+ - ')
+	[ "$rc" -eq 0 ] || fail "$dir: ctest"
+}
+
+build_and_test build
+build_and_test build-asan -DSLUICE_SANITIZE=ON
+
+echo "=== clang-format check"
+mapfile -t sources < <(find src include tests -type f \( -name '*.c' -o -name '*.h' \) 2>/dev/null | sort)
+if [ ${#sources[@]} -gt 0 ]; then
+	if clang-format --dry-run --Werror "${sources[@]}" >"$LOGDIR/clang-format.log" 2>&1; then
+		summary+=("clang-format: ${#sources[@]} files formatted")
+	else
+		grep -E '^[^ ].*: (error|warning):' "$LOGDIR/clang-format.log" | cut -d: -f1 | sort -u |
+			sed 's/^/    misformatted: /'
+		head -n 40 "$LOGDIR/clang-format.log"
+		summary+=("clang-format: misformatted files (fix with: clang-format -i FILE)")
+		fail "clang-format"
+	fi
+else
+	summary+=("clang-format: no C sources")
+fi
+
+echo
+echo "=== summary (logs in $LOGDIR)"
+printf '%s\n' "${summary[@]}"
+if [ ${#failures[@]} -gt 0 ]; then
+	printf 'FAILED: %s\n' "${failures[@]}"
+	exit 1
+fi
+echo "ALL OK"
