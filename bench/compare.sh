@@ -6,7 +6,7 @@
 #
 # usage: bench/compare.sh [--sluice PATH] [--duration SECONDS] [--clients "10 50 200"] [--quick]
 #                         [--out FILE] [--auth md5|scram-sha-256|trust] [--idle-clients N]
-#                         [--logs DIR]
+#                         [--logs DIR] [--rotate]
 set -uo pipefail # no -e: a failing target is reported, it does not abort the run
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -33,16 +33,22 @@ CONN_CLIENTS=50 # clients of the connection-per-transaction (-C) run
 usage() { sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 die() { echo "compare.sh: $*" >&2; exit 2; }
 
+ROTATE=0
 while [ $# -gt 0 ]; do
 	case "$1" in
-	--sluice) SLUICE=${2-}; shift 2 ;;
-	--duration) DURATION=${2-}; shift 2 ;;
-	--clients) CLIENTS=${2-}; shift 2 ;;
+	--sluice | --duration | --clients | --out | --auth | --idle-clients | --logs)
+		[ $# -ge 2 ] || die "$1 needs a value" ;;
+	esac
+	case "$1" in
+	--sluice) SLUICE=$2; shift 2 ;;
+	--duration) DURATION=$2; shift 2 ;;
+	--clients) CLIENTS=$2; shift 2 ;;
 	--quick) QUICK=1; shift ;;
-	--out) OUT=${2-}; shift 2 ;;
-	--auth) AUTH=${2-}; shift 2 ;;
-	--idle-clients) IDLE_N=${2-}; shift 2 ;;
-	--logs) LOGS=${2-}; shift 2 ;;
+	--out) OUT=$2; shift 2 ;;
+	--auth) AUTH=$2; shift 2 ;;
+	--idle-clients) IDLE_N=$2; shift 2 ;;
+	--logs) LOGS=$2; shift 2 ;;
+	--rotate) ROTATE=1; shift ;;
 	-h | --help) usage; exit 0 ;;
 	*) usage >&2; die "unknown argument: $1" ;;
 	esac
@@ -61,6 +67,10 @@ case "$AUTH" in md5 | scram-sha-256 | trust) ;; *) die "--auth must be md5, scra
 [ -x "$PGBIN/postgres" ] || die "PostgreSQL 15 not found in $PGBIN (apt-get install postgresql-15)"
 [ -x "$PGBOUNCER" ] || die "PgBouncer not found at $PGBOUNCER (apt-get install pgbouncer)"
 [ -x "$PY" ] || die "$PY not found"
+if [ -n "$OUT" ]; then # fail now rather than after the whole run
+	touch "$OUT" 2>/dev/null || die "cannot write --out $OUT"
+	OUT=$(readlink -f "$OUT")
+fi
 
 # the client side: same libpq settings for every target, no TLS/GSS negotiation round trips
 unset PGHOST PGHOSTADDR PGPORT PGUSER PGDATABASE PGSERVICE PGSERVICEFILE PGOPTIONS PGPASSFILE \
@@ -321,7 +331,11 @@ PRE_TPCB="VACUUM pgbench_branches; VACUUM pgbench_tellers; TRUNCATE pgbench_hist
 
 {
 	echo "# every command runs with PGPASSWORD=bench PGSSLMODE=disable PGGSSENCMODE=disable;"
-	echo "# PORT = $PGPORT (direct), $PB_PORT (pgbouncer), $SL_PORT (sluice); order per point: direct, pgbouncer, sluice"
+	if [ "$ROTATE" = 1 ]; then
+		echo "# PORT = $PGPORT (direct), $PB_PORT (pgbouncer), $SL_PORT (sluice); order per point rotates: d,p,s / p,s,d / s,d,p / ..."
+	else
+		echo "# PORT = $PGPORT (direct), $PB_PORT (pgbouncer), $SL_PORT (sluice); order per point: direct, pgbouncer, sluice"
+	fi
 	echo "# before every tpcb-like run, directly on PostgreSQL as the superuser (pgbench's own pre-run step, done outside the pooler):"
 	echo "psql -h $T -p $PGPORT -U postgres -d bench -c '$PRE_TPCB'"
 	for pt in "${POINTS[@]}"; do
@@ -388,13 +402,18 @@ run_point() {
 	fi
 }
 
+TARGET_ORDER=(direct pgbouncer sluice)
+port_of() { case "$1" in direct) echo "$PGPORT" ;; pgbouncer) echo "$PB_PORT" ;; sluice) echo "$SL_PORT" ;; esac; }
 n=0
 for pt in "${POINTS[@]}"; do
 	IFS='|' read -r wl proto c <<<"$pt"
 	n=$((n + 1))
-	run_point direct "$PGPORT" "$wl" "$proto" "$c" "$n"
-	run_point pgbouncer "$PB_PORT" "$wl" "$proto" "$c" "$n"
-	run_point sluice "$SL_PORT" "$wl" "$proto" "$c" "$n"
+	k=0
+	[ "$ROTATE" = 1 ] && k=$(((n - 1) % 3)) # --rotate: each target goes first, second, third in turn
+	for i in 0 1 2; do
+		t=${TARGET_ORDER[$(((i + k) % 3))]}
+		run_point "$t" "$(port_of "$t")" "$wl" "$proto" "$c" "$n"
+	done
 done
 if ! kill -0 "$PB_PID" 2>/dev/null; then log "PgBouncer exited during the run; its log:"; log_tail "$T/pgbouncer.log" 12; fi
 

@@ -14,12 +14,12 @@ struct client_login;
 enum client_state { CL_STARTUP, CL_AUTH, CL_WAIT_WELCOME, CL_ACTIVE, CL_WAITING };
 
 struct client {
-	struct conn c;    /* first member: a conn* is a client* */
-	struct list node; /* login list, pool waiting list or welcome waiters */
+	struct conn c;          /* first member: a conn* is a client* */
+	struct list node;       /* login list, pool waiting list or welcome waiters */
 	struct list ready_node; /* in the worker's ready list */
 	struct list pool_node;  /* in its pool's client list once logged in */
 	enum client_state state;
-	uint8_t discard;  /* skipping the rest of a refused transaction start */
+	uint8_t discard; /* skipping the rest of a refused transaction start */
 	uint8_t is_unix;
 	struct pool *pool;
 	struct server *server;
@@ -33,14 +33,16 @@ struct client {
 };
 
 /* Take an accepted socket; refuses (after reading the startup packet) when over max_client_conn. */
-void client_accept(struct worker *w, int fd, const struct sockaddr *sa, socklen_t salen, int is_unix);
+void client_accept(struct worker *w, int fd, const struct sockaddr *sa, socklen_t salen,
+                   int is_unix);
 /* Close cl and log why; a linked server is released if clean, closed otherwise. */
 void client_close(struct client *cl, const char *reason);
 /* Send a FATAL ErrorResponse with sqlstate and close. */
 void client_fatal(struct client *cl, const char *sqlstate, const char *msg);
 /* Refuse the transaction the client is starting: ErrorResponse now, the rest of its
  * messages up to Query/Sync dropped, then ReadyForQuery — the connection stays usable. */
-void client_fail_request(struct client *cl, const char *sqlstate, const char *msg, const char *detail);
+void client_fail_request(struct client *cl, const char *sqlstate, const char *msg,
+                         const char *detail);
 /* The pool's first server logged in: finish the login of a client waiting for it. */
 void client_welcome(struct client *cl);
 /* A server has been linked to this waiting client: continue its transaction. */

@@ -33,7 +33,7 @@ struct conn_ops {
 	/* One message: p points at its first byte (type byte, or length for startup packets),
 	 * total is its full size, avail how many of its bytes are in the buffer (>= header). */
 	enum pkt_action (*packet)(struct conn *c, uint8_t type, const uint8_t *p, uint32_t total,
-				  uint32_t avail);
+	                          uint32_t avail);
 	/* After a PKT_FORWARD_POST message was handed to the destination. */
 	void (*post)(struct conn *c);
 	/* The peer closed or the socket failed; the owner must close the connection. */
@@ -48,11 +48,13 @@ struct conn {
 	uint8_t pkt_skip;     /* the message being streamed is dropped, not forwarded */
 	uint8_t in_process;   /* conn_process() is on the stack */
 	uint8_t is_server;
-	uint32_t pkt_remain; /* bytes of the current message still to stream */
-	uint8_t *rbuf;       /* slab buffer or NULL when empty */
-	uint32_t rlen;       /* bytes in rbuf */
-	uint32_t scan;       /* first byte not yet walked */
-	uint32_t send_pos;   /* first walked byte not yet forwarded (forward run is [send_pos, scan)) */
+	uint8_t post_pending; /* a PKT_FORWARD_POST message is still streaming */
+	uint32_t pkt_remain;  /* bytes of the current message still to stream */
+	uint8_t *rbuf;        /* slab buffer or NULL when empty */
+	uint32_t rlen;        /* bytes in rbuf */
+	uint32_t scan;        /* first byte not yet walked */
+	uint32_t
+	    send_pos; /* first walked byte not yet forwarded (forward run is [send_pos, scan)) */
 	struct conn *dst;         /* where forwarded bytes go */
 	struct conn *blocked_src; /* a source that stopped reading until our out queue drains */
 	struct wbuf out;          /* bytes waiting for this socket to become writable */

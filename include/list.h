@@ -8,11 +8,15 @@ struct list {
 	struct list *next, *prev;
 };
 
-#define LIST_INIT(name) {&(name), &(name)}
-#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
-#define list_entry(ptr, type, member) container_of(ptr, type, member)
+#define LIST_INIT(name)                                                                            \
+	{                                                                                          \
+		&(name), &(name)                                                                   \
+	}
+#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
+#define list_entry(ptr, type, member)   container_of(ptr, type, member)
 #define list_for_each_safe(pos, n, head)                                                           \
-	for ((pos) = (head)->next, (n) = (pos)->next; (pos) != (head); (pos) = (n), (n) = (pos)->next)
+	for ((pos) = (head)->next, (n) = (pos)->next; (pos) != (head);                             \
+	     (pos) = (n), (n) = (pos)->next)
 
 /* Make head an empty list (also marks a node as "in no list"). */
 static inline void list_init(struct list *head)

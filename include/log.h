@@ -7,12 +7,20 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-enum log_level { LOG_LVL_FATAL = 0, LOG_LVL_ERROR, LOG_LVL_WARNING, LOG_LVL_LOG, LOG_LVL_DEBUG, LOG_LVL_NOISE };
+enum log_level {
+	LOG_LVL_FATAL = 0,
+	LOG_LVL_ERROR,
+	LOG_LVL_WARNING,
+	LOG_LVL_LOG,
+	LOG_LVL_DEBUG,
+	LOG_LVL_NOISE
+};
 
 /* Current threshold; lines above it are skipped. Set once at startup and on reload. */
 extern int log_threshold;
 
-/* Direct output to stderr (always, unless quiet) and optionally to a file; path NULL closes the file. */
+/* Direct output to stderr (always, unless quiet) and optionally to a file; path NULL closes the
+ * file. */
 int log_open_file(const char *path);
 /* Suppress stderr output (-q). */
 void log_set_quiet(int quiet);

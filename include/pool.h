@@ -15,15 +15,22 @@ struct server;
 
 /* Session parameters that clients expect to keep across transactions; all are
  * GUC_REPORT in PostgreSQL, so the server tells us every change by ParameterStatus. */
-enum track_var { VAR_APPLICATION_NAME, VAR_CLIENT_ENCODING, VAR_DATESTYLE, VAR_TIMEZONE,
-		 VAR_INTERVALSTYLE, VAR_STANDARD_CONFORMING_STRINGS, N_TRACK_VARS };
+enum track_var {
+	VAR_APPLICATION_NAME,
+	VAR_CLIENT_ENCODING,
+	VAR_DATESTYLE,
+	VAR_TIMEZONE,
+	VAR_INTERVALSTYLE,
+	VAR_STANDARD_CONFORMING_STRINGS,
+	N_TRACK_VARS
+};
 
 /* Index of a tracked parameter by (case-insensitive) name, or -1. */
 int track_var_index(const char *name);
 /* Canonical name of tracked parameter i. */
 const char *track_var_name(int i);
 
-#define MAX_WELCOME 24
+#define MAX_WELCOME   24
 #define VAR_VALUE_MAX 128
 
 /* A server's ParameterStatus set as seen at login: replayed to clients at their login. */
@@ -49,7 +56,8 @@ struct pool_user {
 	int pool_mode;            /* POOL_MODE_UNSET unless [users] says */
 	int max_user_connections; /* -1 unless [users] says */
 	int server_count;
-	/* SCRAM keys recovered from a client's login, to log in to the server with a stored secret. */
+	/* SCRAM keys recovered from a client's login, to log in to the server with a stored secret.
+	 */
 	int have_scram_keys;
 	unsigned char scram_client_key[32];
 	/* SCRAM secret derived from a plaintext auth_file password (PBKDF2 is costly: once). */
@@ -68,7 +76,7 @@ struct pool {
 
 	struct list servers[SL_COUNT];
 	int n_servers[SL_COUNT];
-	struct list waiting;         /* clients waiting for a server, arrival order */
+	struct list waiting; /* clients waiting for a server, arrival order */
 	int n_waiting;
 	struct list welcome_waiters; /* clients whose login waits for the first server */
 	struct list clients;         /* logged-in clients (struct client.pool_node) */
@@ -89,7 +97,7 @@ struct pool {
 /* Find or create the pool for (database name, user); NULL with *err set when the database is
  * unknown (no entry and no "*" fallback) or on out of memory. */
 struct pool *pool_get(struct worker *w, const char *dbname, const char *user, const char **err,
-		      const char **sqlstate);
+                      const char **sqlstate);
 /* Re-derive every pool's effective settings from the worker's current config. */
 void pool_apply_config(struct worker *w);
 /* Ask for a server for cl: 0 linked now, 1 queued (the client is paused), -1 refused

@@ -7,16 +7,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PKT_HDR_LEN 5 /* type byte + int32 length */
-#define PROTO_V3 196608u
-#define PROTO_CANCEL 80877102u
-#define PROTO_SSL 80877103u
-#define PROTO_GSSENC 80877104u
+#define PKT_HDR_LEN     5 /* type byte + int32 length */
+#define PROTO_V3        196608u
+#define PROTO_CANCEL    80877102u
+#define PROTO_SSL       80877103u
+#define PROTO_GSSENC    80877104u
 #define STARTUP_MAX_LEN 10000 /* PostgreSQL's own limit for a startup packet */
 
 /* Authentication request codes ('R' messages). */
-enum { AUTH_OK = 0, AUTH_CLEARTEXT = 3, AUTH_MD5 = 5, AUTH_SASL = 10, AUTH_SASL_CONTINUE = 11,
-       AUTH_SASL_FINAL = 12 };
+enum {
+	AUTH_OK = 0,
+	AUTH_CLEARTEXT = 3,
+	AUTH_MD5 = 5,
+	AUTH_SASL = 10,
+	AUTH_SASL_CONTINUE = 11,
+	AUTH_SASL_FINAL = 12
+};
 
 static inline uint32_t pg_get_u32(const uint8_t *p)
 {
@@ -77,9 +83,10 @@ void pkt_put_u16(struct wbuf *b, uint16_t v);
 void pkt_put_u32(struct wbuf *b, uint32_t v);
 void pkt_put_cstr(struct wbuf *b, const char *s);
 
-/* ErrorResponse (or NoticeResponse when type 'N') with severity, SQLSTATE, message and optional detail/hint. */
-void pkt_error(struct wbuf *b, char type, const char *severity, const char *sqlstate, const char *msg,
-	       const char *detail, const char *hint);
+/* ErrorResponse (or NoticeResponse when type 'N') with severity, SQLSTATE, message and optional
+ * detail/hint. */
+void pkt_error(struct wbuf *b, char type, const char *severity, const char *sqlstate,
+               const char *msg, const char *detail, const char *hint);
 /* ReadyForQuery with transaction status 'I', 'T' or 'E'. */
 void pkt_ready(struct wbuf *b, char status);
 /* ParameterStatus name=value. */

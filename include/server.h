@@ -14,7 +14,7 @@ struct scram_client;
 enum internal_kind { INTERNAL_NONE, INTERNAL_SET, INTERNAL_RESET, INTERNAL_CHECK };
 
 struct server {
-	struct conn c; /* first member: a conn* is a server* */
+	struct conn c;    /* first member: a conn* is a server* */
 	struct list node; /* in one of its pool's state lists */
 	enum srv_list list;
 	struct pool *pool;
@@ -44,7 +44,7 @@ void server_internal_query(struct server *srv, enum internal_kind kind, const ch
 int server_is_clean(const struct server *srv);
 /* Address of a database entry's server (unix socket path, IP literal, or a resolved name). */
 int server_resolve(const struct db_entry *e, struct sockaddr_storage *ss, socklen_t *len, char *err,
-		   size_t errlen);
+                   size_t errlen);
 /* Write "S-<id>: db/user@host:port" for logs. */
 void server_describe(const struct server *srv, char *buf, size_t len);
 

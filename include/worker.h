@@ -63,7 +63,7 @@ struct worker {
 	struct worker_msg *inbox;
 
 	unsigned char scram_mock_key[32]; /* per process run: stable mock salts for unknown users */
-	int shutdown; /* 0, or 1 safe (finish transactions), 2 fast */
+	int shutdown;                     /* 0, or 1 safe (finish transactions), 2 fast */
 	uint32_t next_client_id, next_server_id;
 	struct worker_stats stats;
 };

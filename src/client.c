@@ -56,10 +56,10 @@ void client_describe(const struct client *cl, char *buf, size_t len)
 	const char *user = cl->pool ? cl->pool->user->name : cl->login ? cl->login->user : "";
 	if (cl->is_unix)
 		snprintf(buf, len, "C-%u: %s/%s@unix(%u)", cl->id, *db ? db : "(nodb)",
-			 *user ? user : "(nouser)", cl->port);
+		         *user ? user : "(nouser)", cl->port);
 	else
 		snprintf(buf, len, "C-%u: %s/%s@%s:%u", cl->id, *db ? db : "(nodb)",
-			 *user ? user : "(nouser)", cl->addr, cl->port);
+		         *user ? user : "(nouser)", cl->addr, cl->port);
 }
 
 const char *client_var(const struct client *cl, int i)
@@ -96,7 +96,7 @@ void client_set_var(struct client *cl, int i, const char *value)
 /* --- refusing and closing --- */
 
 static void client_send_error(struct client *cl, const char *severity, const char *sqlstate,
-			      const char *msg, const char *detail)
+                              const char *msg, const char *detail)
 {
 	struct wbuf b = {0};
 	pkt_error(&b, 'E', severity, sqlstate, msg, detail, NULL);
@@ -115,7 +115,7 @@ void client_fatal(struct client *cl, const char *sqlstate, const char *msg)
 }
 
 void client_fail_request(struct client *cl, const char *sqlstate, const char *msg,
-			 const char *detail)
+                         const char *detail)
 {
 	if (cl->c.closed)
 		return;
@@ -226,7 +226,7 @@ void client_welcome(struct client *cl)
 	for (int k = 0; k < pool->welcome.n; k++) {
 		int i = track_var_index(pool->welcome.name[k]);
 		pkt_param_status(&b, pool->welcome.name[k],
-				 i >= 0 ? client_var(cl, i) : pool->welcome.value[k]);
+		                 i >= 0 ? client_var(cl, i) : pool->welcome.value[k]);
 	}
 	cancel_register(w, cl);
 	pkt_backend_key(&b, cl->cancel_pid, cl->cancel_key);
@@ -254,8 +254,8 @@ static void login_done(struct client *cl)
 	    worker_now(w) - pool->last_connect_failure < w->cfg->server_login_retry) {
 		char msg[400];
 		snprintf(msg, sizeof(msg),
-			 "server login has been failing, try again later (server_login_retry): %s",
-			 pool->last_error);
+		         "server login has been failing, try again later (server_login_retry): %s",
+		         pool->last_error);
 		client_fatal(cl, "08006", msg);
 		return;
 	}
@@ -272,7 +272,7 @@ static void auth_fail(struct client *cl)
 	char msg[160];
 	cl->c.w->stats.logins_failed++;
 	snprintf(msg, sizeof(msg), "password authentication failed for user \"%s\"",
-		 cl->login->user);
+	         cl->login->user);
 	client_fatal(cl, "28P01", msg);
 }
 
@@ -299,8 +299,8 @@ static void begin_auth(struct client *cl)
 	const struct sluice_config *cfg = w->cfg;
 	struct client_login *lg = cl->login;
 	lg->secret = config_find_secret(cfg, lg->user);
-	if (!lg->secret && cl->pool->db->entry.password[0] &&
-	    cl->pool->db->entry.user[0] && !strcmp(cl->pool->db->entry.user, lg->user))
+	if (!lg->secret && cl->pool->db->entry.password[0] && cl->pool->db->entry.user[0] &&
+	    !strcmp(cl->pool->db->entry.user, lg->user))
 		lg->secret = cl->pool->db->entry.password;
 	switch (cfg->auth_type) {
 	case AUTH_TYPE_ANY:
@@ -353,12 +353,13 @@ static void handle_password(struct client *cl, const uint8_t *body, uint32_t len
 		} else if (md5_is_secret(lg->secret)) {
 			char s[36];
 			md5_make_secret(pw, lg->user, s);
-			ok = strlen(s) == strlen(lg->secret) && !CRYPTO_memcmp(s, lg->secret, strlen(s));
+			ok = strlen(s) == strlen(lg->secret) &&
+			     !CRYPTO_memcmp(s, lg->secret, strlen(s));
 		} else if (scram_is_secret(lg->secret)) {
 			struct scram_secret stored, derived;
 			ok = !scram_parse_secret(lg->secret, &stored) &&
 			     !scram_secret_from_password(pw, stored.salt, stored.salt_len,
-							 stored.iterations, &derived) &&
+			                                 stored.iterations, &derived) &&
 			     !CRYPTO_memcmp(stored.stored_key, derived.stored_key, 32);
 		} else {
 			ok = strlen(pw) == strlen(lg->secret) &&
@@ -385,33 +386,33 @@ static void handle_password(struct client *cl, const uint8_t *body, uint32_t len
 			scram_parse_secret(lg->secret, &lg->scram_secret);
 		} else if (md5_is_secret(lg->secret)) {
 			client_fatal(cl, "28000",
-				     "SCRAM authentication failed: the stored password is an md5 "
-				     "secret");
+			             "SCRAM authentication failed: the stored password is an md5 "
+			             "secret");
 			return;
 		} else {
 			struct pool_user *pu = cl->pool->user;
 			if (!pu->derived || strcmp(pu->derived_from, lg->secret)) {
 				if (!pu->derived)
 					pu->derived = calloc(1, sizeof(*pu->derived));
-				if (!pu->derived ||
-				    scram_secret_from_password(lg->secret, NULL, 0, 0, pu->derived)) {
+				if (!pu->derived || scram_secret_from_password(lg->secret, NULL, 0,
+				                                               0, pu->derived)) {
 					client_fatal(cl, "XX000", "could not derive SCRAM secret");
 					return;
 				}
 				snprintf(pu->derived_from, sizeof(pu->derived_from), "%s",
-					 lg->secret);
+				         lg->secret);
 			}
 			lg->scram_secret = *pu->derived;
 		}
 		if (lg->unknown_user)
 			scram_mock_secret(lg->user, cl->c.w->scram_mock_key,
-					  sizeof(cl->c.w->scram_mock_key), &lg->scram_secret);
+			                  sizeof(cl->c.w->scram_mock_key), &lg->scram_secret);
 		char out[SCRAM_MAX_MSG + 1];
 		const char *err = NULL;
 		int n;
 		if (scram_server_init(&lg->scram, &lg->scram_secret, NULL) < 0 ||
 		    (n = scram_server_first(&lg->scram, (const char *)data, dlen, out, sizeof(out),
-					    &err)) < 0) {
+		                            &err)) < 0) {
 			char msg[200];
 			snprintf(msg, sizeof(msg), "invalid SCRAM message: %s", err ? err : "?");
 			client_fatal(cl, "08P01", msg);
@@ -426,7 +427,7 @@ static void handle_password(struct client *cl, const uint8_t *body, uint32_t len
 		unsigned char client_key[SCRAM_KEY_LEN];
 		const char *err = NULL;
 		int n = scram_server_final(&lg->scram, (const char *)body, len, out, sizeof(out),
-					   client_key, &err);
+		                           client_key, &err);
 		if (n == -2) {
 			char msg[200];
 			snprintf(msg, sizeof(msg), "invalid SCRAM message: %s", err ? err : "?");
@@ -451,7 +452,7 @@ static void handle_password(struct client *cl, const uint8_t *body, uint32_t len
 }
 
 static enum pkt_action handle_startup(struct client *cl, const uint8_t *p, uint32_t total,
-				      uint32_t avail)
+                                      uint32_t avail)
 {
 	struct worker *w = cl->c.w;
 	if (total < 8 || total > STARTUP_MAX_LEN) {
@@ -546,8 +547,8 @@ static enum pkt_action handle_discard(struct client *cl, uint8_t type)
 	return cl->c.closed ? PKT_GONE : PKT_SKIP;
 }
 
-static enum pkt_action client_packet(struct conn *c, uint8_t type, const uint8_t *p,
-				     uint32_t total, uint32_t avail)
+static enum pkt_action client_packet(struct conn *c, uint8_t type, const uint8_t *p, uint32_t total,
+                                     uint32_t avail)
 {
 	struct client *cl = (struct client *)c;
 	struct worker *w = c->w;
@@ -555,12 +556,13 @@ static enum pkt_action client_packet(struct conn *c, uint8_t type, const uint8_t
 		return handle_startup(cl, p, total, avail);
 	if (total < PKT_HDR_LEN || total - 1 > (uint32_t)w->cfg->max_packet_size) {
 		client_fatal(cl, "08P01",
-			     total < PKT_HDR_LEN ? "invalid packet length" : "message too long");
+		             total < PKT_HDR_LEN ? "invalid packet length" : "message too long");
 		return PKT_GONE;
 	}
 	if (cl->state == CL_AUTH) {
 		if (type != 'p') {
-			client_fatal(cl, "08P01", "expected a password message during authentication");
+			client_fatal(cl, "08P01",
+			             "expected a password message during authentication");
 			return PKT_GONE;
 		}
 		if (total > 4096) {
@@ -641,7 +643,7 @@ static const struct conn_ops client_ops = {
 };
 
 void client_accept(struct worker *w, int fd, const struct sockaddr *sa, socklen_t salen,
-		   int is_unix)
+                   int is_unix)
 {
 	struct client *cl = calloc(1, sizeof(*cl));
 	(void)salen;

@@ -51,7 +51,8 @@ static void conn_fail(struct conn *c, const char *reason)
 int conn_flush(struct conn *c)
 {
 	while (wb_pending(&c->out)) {
-		ssize_t n = send(c->fd, c->out.data + c->out.off, wb_pending(&c->out), MSG_NOSIGNAL);
+		ssize_t n =
+		    send(c->fd, c->out.data + c->out.off, wb_pending(&c->out), MSG_NOSIGNAL);
 		if (n > 0) {
 			c->out.off += (uint32_t)n;
 			c->w->stats.bytes_out += (uint64_t)n;
@@ -183,6 +184,12 @@ void conn_process(struct conn *c)
 				c->scan += n;
 			}
 			c->pkt_remain -= n;
+			if (!c->pkt_remain && c->post_pending) {
+				c->post_pending = 0;
+				conn_flush_run(c);
+				if (c->ops->post && !c->closed)
+					c->ops->post(c);
+			}
 			continue;
 		}
 		uint32_t hdr = c->startup_mode ? 4 : PKT_HDR_LEN;
@@ -214,7 +221,9 @@ void conn_process(struct conn *c)
 				c->pkt_skip = 0;
 			}
 			c->pkt_remain = total - here;
-			if (act == PKT_FORWARD_POST && !c->pkt_remain) {
+			if (act == PKT_FORWARD_POST && c->pkt_remain) {
+				c->post_pending = 1; /* called once the rest has streamed through */
+			} else if (act == PKT_FORWARD_POST) {
 				conn_flush_run(c);
 				if (c->ops->post && !c->closed)
 					c->ops->post(c);
@@ -248,7 +257,8 @@ out:
 			if (c->scan >= c->rlen && !c->pkt_remain) {
 				conn_release_rbuf(c);
 			} else if (c->scan > 0 && !c->paused) {
-				/* Keep the partial message at the front and read the rest after it. */
+				/* Keep the partial message at the front and read the rest after it.
+				 */
 				memmove(c->rbuf, c->rbuf + c->scan, c->rlen - c->scan);
 				c->rlen -= c->scan;
 				c->scan = c->send_pos = 0;

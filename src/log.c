@@ -44,8 +44,11 @@ void log_emit(int level, const char *fmt, ...)
 	gettimeofday(&tv, NULL);
 	gmtime_r(&tv.tv_sec, &tm);
 	n = strftime(line, sizeof(line), "%Y-%m-%d %H:%M:%S", &tm);
-	n += (size_t)snprintf(line + n, sizeof(line) - n, ".%03d UTC [%d] %s ", (int)(tv.tv_usec / 1000),
-			      (int)getpid(), level_names[level < 0 ? 0 : level > 5 ? 5 : level]);
+	n += (size_t)snprintf(line + n, sizeof(line) - n, ".%03d UTC [%d] %s ",
+	                      (int)(tv.tv_usec / 1000), (int)getpid(),
+	                      level_names[level < 0   ? 0
+	                                  : level > 5 ? 5
+	                                              : level]);
 	va_start(ap, fmt);
 	int m = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
 	va_end(ap);

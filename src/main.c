@@ -17,19 +17,20 @@
 
 static void usage(FILE *out, const char *prog)
 {
-	fprintf(out,
-		"sluice is a PostgreSQL connection pooler and traffic governor.\n\n"
-		"Usage:\n  %s [OPTION]... CONFIG_FILE\n\n"
-		"Options:\n"
-		"  -d, --daemon         run in the background (without it, stays in the foreground)\n"
-		"  -q, --quiet          run quietly (no log output on stderr)\n"
-		"  -u, --user=USERNAME  set user ID to USERNAME\n"
-		"  -v, --verbose        increase verbosity (repeatable)\n"
-		"  -V, --version        show version, then exit\n"
-		"  -h, --help           show this help, then exit\n"
-		"      --check          validate CONFIG_FILE and exit (0 when valid)\n"
-		"      --config-doc     print the configuration reference (Markdown) and exit\n",
-		prog);
+	fprintf(
+	    out,
+	    "sluice is a PostgreSQL connection pooler and traffic governor.\n\n"
+	    "Usage:\n  %s [OPTION]... CONFIG_FILE\n\n"
+	    "Options:\n"
+	    "  -d, --daemon         run in the background (without it, stays in the foreground)\n"
+	    "  -q, --quiet          run quietly (no log output on stderr)\n"
+	    "  -u, --user=USERNAME  set user ID to USERNAME\n"
+	    "  -v, --verbose        increase verbosity (repeatable)\n"
+	    "  -V, --version        show version, then exit\n"
+	    "  -h, --help           show this help, then exit\n"
+	    "      --check          validate CONFIG_FILE and exit (0 when valid)\n"
+	    "      --config-doc     print the configuration reference (Markdown) and exit\n",
+	    prog);
 }
 
 static void warn_cb(void *arg, const char *msg)
@@ -49,8 +50,8 @@ static void raise_fd_limit(int want)
 	}
 	if ((rlim_t)want > rl.rlim_cur)
 		log_warn("ulimit -n is %lu but max_client_conn and pools may need %d file "
-			 "descriptors",
-			 (unsigned long)rl.rlim_cur, want);
+		         "descriptors",
+		         (unsigned long)rl.rlim_cur, want);
 }
 
 static int drop_privileges(const char *user)
@@ -165,7 +166,7 @@ int main(int argc, char **argv)
 	}
 	if (cfg->workers > 1) {
 		fprintf(stderr, "%s: workers = %d: only workers = 1 is supported in this version\n",
-			path, cfg->workers);
+		        path, cfg->workers);
 		config_free(cfg);
 		return 1;
 	}

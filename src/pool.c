@@ -12,8 +12,8 @@
 #include "worker.h"
 
 static const char *const track_names[N_TRACK_VARS] = {
-    "application_name", "client_encoding", "DateStyle", "TimeZone", "IntervalStyle",
-    "standard_conforming_strings"};
+    "application_name", "client_encoding", "DateStyle",
+    "TimeZone",         "IntervalStyle",   "standard_conforming_strings"};
 
 int track_var_index(const char *name)
 {
@@ -51,8 +51,8 @@ static void pool_settings(struct pool *pool, const struct sluice_config *cfg)
 {
 	const struct db_entry *e = &pool->db->entry;
 	pool->pool_mode = pool->user->pool_mode != POOL_MODE_UNSET ? pool->user->pool_mode
-			  : e->pool_mode != POOL_MODE_UNSET        ? e->pool_mode
-								   : cfg->pool_mode;
+	                  : e->pool_mode != POOL_MODE_UNSET        ? e->pool_mode
+	                                                           : cfg->pool_mode;
 	pool->pool_size = e->pool_size >= 0 ? e->pool_size : cfg->default_pool_size;
 	pool->min_pool_size = e->min_pool_size >= 0 ? e->min_pool_size : cfg->min_pool_size;
 	pool->reserve_pool = e->reserve_pool >= 0 ? e->reserve_pool : cfg->reserve_pool_size;
@@ -62,7 +62,7 @@ static void pool_settings(struct pool *pool, const struct sluice_config *cfg)
 
 /* The [databases] entry for a client-facing name, falling back to "*". */
 static int lookup_entry(const struct sluice_config *cfg, const char *name, struct db_entry *out,
-			int *fallback)
+                        int *fallback)
 {
 	const struct db_entry *e = config_find_db(cfg, name);
 	*fallback = 0;
@@ -84,11 +84,11 @@ static void user_settings(struct pool_user *pu, const struct sluice_config *cfg)
 	const struct user_entry *ue = config_find_user(cfg, pu->name);
 	pu->pool_mode = ue ? ue->pool_mode : POOL_MODE_UNSET;
 	pu->max_user_connections = ue && ue->max_user_connections >= 0 ? ue->max_user_connections
-								     : cfg->max_user_connections;
+	                                                               : cfg->max_user_connections;
 }
 
 struct pool *pool_get(struct worker *w, const char *dbname, const char *user, const char **err,
-		      const char **sqlstate)
+                      const char **sqlstate)
 {
 	static __thread char errbuf[160];
 	struct list *it, *n;
@@ -143,7 +143,7 @@ struct pool *pool_get(struct worker *w, const char *dbname, const char *user, co
 	pool->db = pdb;
 	pool->user = pu;
 	snprintf(pool->server_user, sizeof(pool->server_user), "%s",
-		 pdb->entry.user[0] ? pdb->entry.user : user);
+	         pdb->entry.user[0] ? pdb->entry.user : user);
 	for (int i = 0; i < SL_COUNT; i++)
 		list_init(&pool->servers[i]);
 	list_init(&pool->waiting);
@@ -197,8 +197,8 @@ static int evict_idle(struct pool *pool, int same_db)
 		struct list *s = list_first(&p->servers[SL_IDLE]);
 		if (s) {
 			server_close(list_entry(s, struct server, node),
-				     same_db ? "evicted for max_db_connections"
-					     : "evicted for max_user_connections");
+			             same_db ? "evicted for max_db_connections"
+			                     : "evicted for max_user_connections");
 			return 1;
 		}
 	}
@@ -222,7 +222,7 @@ int pool_launch(struct pool *pool, int allow_reserve)
 		return 0;
 	if (allow_reserve && pool_server_total(pool) >= pool->pool_size)
 		log_info("%s/%s: taking connection from reserve_pool", pool->db->entry.name,
-			 pool->user->name);
+		         pool->user->name);
 	return server_connect(pool) != NULL;
 }
 
@@ -269,8 +269,8 @@ int pool_request_server(struct client *cl)
 		char msg[400], detail[100];
 		snprintf(msg, sizeof(msg), "server unreachable: %s", pool->last_error);
 		snprintf(detail, sizeof(detail),
-			 "sluice retries the server in %.0f s (server_login_retry)",
-			 w->cfg->server_login_retry - (worker_now(w) - pool->last_connect_failure));
+		         "sluice retries the server in %.0f s (server_login_retry)",
+		         w->cfg->server_login_retry - (worker_now(w) - pool->last_connect_failure));
 		client_fail_request(cl, "08006", msg, detail);
 		return -1;
 	}
@@ -373,17 +373,19 @@ static void janitor_pool(struct pool *pool)
 			char msg[200];
 			w->stats.wait_timeouts++;
 			snprintf(msg, sizeof(msg),
-				 "query_wait_timeout: no server connection for %s/%s became free "
-				 "within %g s",
-				 pool->db->entry.name, pool->user->name, cfg->query_wait_timeout);
-			client_fail_request(cl, "57014", msg,
-					    "The transaction was not started; it is safe to retry.");
+			         "query_wait_timeout: no server connection for %s/%s became free "
+			         "within %g s",
+			         pool->db->entry.name, pool->user->name, cfg->query_wait_timeout);
+			client_fail_request(
+			    cl, "57014", msg,
+			    "The transaction was not started; it is safe to retry.");
 		}
 	}
 	list_for_each_safe(it, n, &pool->welcome_waiters)
 	{
 		struct client *cl = list_entry(it, struct client, node);
-		if (cfg->client_login_timeout > 0 && now - cl->connect_time > cfg->client_login_timeout)
+		if (cfg->client_login_timeout > 0 &&
+		    now - cl->connect_time > cfg->client_login_timeout)
 			client_fatal(cl, "08006", "client_login_timeout (server down?)");
 	}
 	/* Reserve pool: a waiter waited long enough to be allowed an extra connection. */
@@ -407,8 +409,8 @@ static void janitor_pool(struct pool *pool)
 		    now - srv->request_time > cfg->query_timeout)
 			client_fatal(srv->client, "57014", "query_timeout");
 		else if (cfg->idle_transaction_timeout > 0 && !srv->expected_rfq &&
-			 srv->txn_status != 'I' &&
-			 now - srv->state_since > cfg->idle_transaction_timeout)
+		         srv->txn_status != 'I' &&
+		         now - srv->state_since > cfg->idle_transaction_timeout)
 			client_fatal(srv->client, "25P03", "idle_transaction_timeout");
 	}
 	if (cfg->client_idle_timeout > 0) {
@@ -427,8 +429,8 @@ static void janitor_pool(struct pool *pool)
 		if (now - srv->connect_time >= cfg->server_lifetime)
 			server_close(srv, "server lifetime over");
 		else if (cfg->server_idle_timeout > 0 &&
-			 now - srv->last_used > cfg->server_idle_timeout &&
-			 pool_server_total(pool) > pool->min_pool_size)
+		         now - srv->last_used > cfg->server_idle_timeout &&
+		         pool_server_total(pool) > pool->min_pool_size)
 			server_close(srv, "server idle timeout");
 	}
 	if (pool->min_pool_size > 0 && !pool->db->removed && !login_failing(pool) &&

@@ -109,16 +109,18 @@ size_t pkt_begin(struct wbuf *b, char type)
 {
 	if (type)
 		pkt_put_u8(b, (uint8_t)type);
-	size_t start = b->len;
+	/* Relative to off: wb_reserve may compact the buffer while the message grows. */
+	size_t start = b->len - b->off;
 	pkt_put_u32(b, 0);
 	return start;
 }
 
 void pkt_end(struct wbuf *b, size_t start)
 {
-	if (b->oom || start + 4 > b->len)
+	size_t pos = b->off + start;
+	if (b->oom || pos + 4 > b->len)
 		return;
-	pg_put_u32(b->data + start, (uint32_t)(b->len - start));
+	pg_put_u32(b->data + pos, (uint32_t)(b->len - pos));
 }
 
 void pkt_put_u8(struct wbuf *b, uint8_t v)
@@ -144,8 +146,8 @@ void pkt_put_cstr(struct wbuf *b, const char *s)
 	wb_put(b, s, strlen(s) + 1);
 }
 
-void pkt_error(struct wbuf *b, char type, const char *severity, const char *sqlstate, const char *msg,
-	       const char *detail, const char *hint)
+void pkt_error(struct wbuf *b, char type, const char *severity, const char *sqlstate,
+               const char *msg, const char *detail, const char *hint)
 {
 	size_t st = pkt_begin(b, type);
 	pkt_put_u8(b, 'S');
@@ -264,7 +266,8 @@ int sql_quote_literal(const char *s, char *out, size_t outlen)
 		return -1;
 	out[n++] = '\'';
 	for (; *s; s++) {
-		if (n + 3 >= outlen)
+		size_t need = *s == '\'' ? 2 : 1;
+		if (n + need + 2 > outlen) /* + closing quote + NUL */
 			return -1;
 		if (*s == '\'')
 			out[n++] = '\'';

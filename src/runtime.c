@@ -37,9 +37,11 @@ int runtime_reload(struct runtime *rt)
 		return -1;
 	}
 	if (a->workers != 1)
-		log_warn("workers = %d: changing the number of workers needs a restart", a->workers);
+		log_warn("workers = %d: changing the number of workers needs a restart",
+		         a->workers);
 	if (a->listen_port != rt->cfg->listen_port ||
-	    strcmp(a->listen_addr ? a->listen_addr : "", rt->cfg->listen_addr ? rt->cfg->listen_addr : ""))
+	    strcmp(a->listen_addr ? a->listen_addr : "",
+	           rt->cfg->listen_addr ? rt->cfg->listen_addr : ""))
 		log_warn("listen_addr/listen_port changes need a restart");
 	config_free(rt->cfg);
 	rt->cfg = a;

@@ -28,7 +28,7 @@ void server_describe(const struct server *srv, char *buf, size_t len)
 {
 	const struct db_entry *e = &srv->pool->db->entry;
 	snprintf(buf, len, "S-%u: %s/%s@%s:%d", srv->id, e->name, srv->pool->server_user,
-		 e->host[0] ? e->host : "unix", e->port);
+	         e->host[0] ? e->host : "unix", e->port);
 }
 
 int server_is_clean(const struct server *srv)
@@ -158,7 +158,7 @@ static int handle_auth(struct server *srv, const uint8_t *body, uint32_t len)
 	case AUTH_CLEARTEXT:
 		if (!secret || md5_is_secret(secret) || scram_is_secret(secret)) {
 			login_failed(srv, "server asks for a cleartext password and no plaintext "
-					  "password is configured for this user");
+			                  "password is configured for this user");
 			return -1;
 		}
 		pkt_password(&b, secret);
@@ -168,8 +168,9 @@ static int handle_auth(struct server *srv, const uint8_t *body, uint32_t len)
 		char resp[36];
 		if (!salt || !secret || scram_is_secret(secret) ||
 		    md5_client_response(secret, user, salt, resp) < 0) {
-			login_failed(srv, "server asks for md5 authentication and no usable password "
-					  "is configured for this user");
+			login_failed(srv,
+			             "server asks for md5 authentication and no usable password "
+			             "is configured for this user");
 			return -1;
 		}
 		pkt_password(&b, resp);
@@ -183,13 +184,13 @@ static int handle_auth(struct server *srv, const uint8_t *body, uint32_t len)
 				found = 1;
 		if (!found || !secret || md5_is_secret(secret)) {
 			login_failed(srv, found ? "server asks for SCRAM and no usable password is "
-						  "configured for this user"
-						: "server offers no supported SASL mechanism");
+			                          "configured for this user"
+			                        : "server offers no supported SASL mechanism");
 			return -1;
 		}
 		if (scram_is_secret(secret) && !srv->pool->user->have_scram_keys) {
 			login_failed(srv, "SCRAM secret in auth_file but no client has logged in "
-					  "with SCRAM yet to provide its key");
+			                  "with SCRAM yet to provide its key");
 			return -1;
 		}
 		srv->scram = calloc(1, sizeof(*srv->scram));
@@ -216,12 +217,12 @@ static int handle_auth(struct server *srv, const uint8_t *body, uint32_t len)
 		if (scram_is_secret(secret)) {
 			scram_parse_secret(secret, &sec);
 			n = scram_client_final(srv->scram, data, dlen, NULL,
-					       srv->pool->user->scram_client_key, &sec, out,
-					       sizeof(out), &err);
+			                       srv->pool->user->scram_client_key, &sec, out,
+			                       sizeof(out), &err);
 			OPENSSL_cleanse(&sec, sizeof(sec));
 		} else {
 			n = scram_client_final(srv->scram, data, dlen, secret, NULL, NULL, out,
-					       sizeof(out), &err);
+			                       sizeof(out), &err);
 		}
 		if (n < 0) {
 			char msg[200];
@@ -235,11 +236,10 @@ static int handle_auth(struct server *srv, const uint8_t *body, uint32_t len)
 	case AUTH_SASL_FINAL: {
 		size_t dlen = rd_left(&r);
 		const char *data = (const char *)rd_bytes(&r, dlen);
-		if (!srv->scram ||
-		    scram_client_verify_final(srv->scram, data, dlen, &err) < 0) {
+		if (!srv->scram || scram_client_verify_final(srv->scram, data, dlen, &err) < 0) {
 			char msg[200];
 			snprintf(msg, sizeof(msg), "SCRAM server signature invalid: %s",
-				 err ? err : "?");
+			         err ? err : "?");
 			login_failed(srv, msg);
 			return -1;
 		}
@@ -247,8 +247,7 @@ static int handle_auth(struct server *srv, const uint8_t *body, uint32_t len)
 	}
 	default: {
 		char msg[100];
-		snprintf(msg, sizeof(msg), "unsupported authentication method %u requested",
-			 code);
+		snprintf(msg, sizeof(msg), "unsupported authentication method %u requested", code);
 		login_failed(srv, msg);
 		return -1;
 	}
@@ -289,7 +288,7 @@ static void note_param(struct server *srv, const uint8_t *body, uint32_t len, in
 
 /* "SQLSTATE message" of an ErrorResponse, for logs. */
 static void error_text(const uint8_t *body, uint32_t len, char *out, size_t outlen,
-		       char sqlstate[6])
+                       char sqlstate[6])
 {
 	struct pkt_reader r;
 	const char *msg = "", *code = "";
@@ -311,7 +310,7 @@ static void error_text(const uint8_t *body, uint32_t len, char *out, size_t outl
 }
 
 static enum pkt_action login_packet(struct server *srv, uint8_t type, const uint8_t *p,
-				    uint32_t total)
+                                    uint32_t total)
 {
 	const uint8_t *body = p + PKT_HDR_LEN;
 	uint32_t len = total - PKT_HDR_LEN;
@@ -374,7 +373,7 @@ static enum pkt_action login_packet(struct server *srv, uint8_t type, const uint
 }
 
 static enum pkt_action internal_packet(struct server *srv, uint8_t type, const uint8_t *p,
-				       uint32_t total)
+                                       uint32_t total)
 {
 	switch (type) {
 	case 'Z':
@@ -386,8 +385,8 @@ static enum pkt_action internal_packet(struct server *srv, uint8_t type, const u
 			if (kind != INTERNAL_SET) {
 				if (srv->check_failed || srv->txn_status != 'I') {
 					server_close(srv, kind == INTERNAL_CHECK
-							      ? "server check query failed"
-							      : "server reset query failed");
+					                      ? "server check query failed"
+					                      : "server reset query failed");
 					return PKT_GONE;
 				}
 				pool_server_ready(srv);
@@ -410,8 +409,8 @@ static enum pkt_action internal_packet(struct server *srv, uint8_t type, const u
 	}
 }
 
-static enum pkt_action server_packet(struct conn *c, uint8_t type, const uint8_t *p,
-				     uint32_t total, uint32_t avail)
+static enum pkt_action server_packet(struct conn *c, uint8_t type, const uint8_t *p, uint32_t total,
+                                     uint32_t avail)
 {
 	struct server *srv = (struct server *)c;
 	if (total < PKT_HDR_LEN) {
@@ -420,10 +419,10 @@ static enum pkt_action server_packet(struct conn *c, uint8_t type, const uint8_t
 	}
 	/* Messages sluice looks into must be whole; they are all small. */
 	int inspect = type == 'Z' || type == 'S' || !srv->logged_in || srv->internal_rfq ||
-		      (!srv->client && type == 'E');
+	              (!srv->client && type == 'E');
 	if (inspect && avail < total) {
-		if (total > c->w->bufsize && !(srv->internal_rfq && type != 'Z' && type != 'S' &&
-					       type != 'E')) {
+		if (total > c->w->bufsize &&
+		    !(srv->internal_rfq && type != 'Z' && type != 'S' && type != 'E')) {
 			server_close(srv, "message from server too long to inspect");
 			return PKT_GONE;
 		}
@@ -478,7 +477,7 @@ static void server_post(struct conn *c)
 	struct pool *pool = srv->pool;
 	if (pool->pool_mode == POOL_STATEMENT && srv->txn_status != 'I') {
 		client_fatal(cl, "25000",
-			     "transaction blocks not allowed in statement pooling mode");
+		             "transaction blocks not allowed in statement pooling mode");
 		return;
 	}
 	if (pool->pool_mode != POOL_SESSION && srv->txn_status == 'I') {
@@ -494,8 +493,9 @@ static void server_failed(struct conn *c, const char *reason)
 	if (!srv->logged_in) {
 		char msg[300];
 		snprintf(msg, sizeof(msg), "%s",
-			 !strcmp(reason, "unexpected eof") ? "server closed the connection during login"
-							   : reason);
+		         !strcmp(reason, "unexpected eof")
+		             ? "server closed the connection during login"
+		             : reason);
 		login_failed(srv, msg);
 		return;
 	}
@@ -567,15 +567,15 @@ static void connect_timeout_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	login_failed(srv, "server_connect_timeout: no answer from the server in time");
 }
 
-int server_resolve(const struct db_entry *e, struct sockaddr_storage *ss, socklen_t *len,
-		   char *err, size_t errlen)
+int server_resolve(const struct db_entry *e, struct sockaddr_storage *ss, socklen_t *len, char *err,
+                   size_t errlen)
 {
 	memset(ss, 0, sizeof(*ss));
 	if (!e->host[0] || e->host[0] == '/') {
 		struct sockaddr_un *un = (struct sockaddr_un *)ss;
 		un->sun_family = AF_UNIX;
 		int n = snprintf(un->sun_path, sizeof(un->sun_path), "%s/.s.PGSQL.%d",
-				 e->host[0] ? e->host : "/var/run/postgresql", e->port);
+		                 e->host[0] ? e->host : "/var/run/postgresql", e->port);
 		if (n < 0 || (size_t)n >= sizeof(un->sun_path)) {
 			snprintf(err, errlen, "unix socket path too long");
 			return -1;
@@ -603,7 +603,7 @@ int server_resolve(const struct db_entry *e, struct sockaddr_storage *ss, sockle
 	int rc = getaddrinfo(e->host, NULL, &hints, &res);
 	if (rc || !res) {
 		snprintf(err, errlen, "could not resolve host \"%s\": %s", e->host,
-			 gai_strerror(rc));
+		         gai_strerror(rc));
 		return -1;
 	}
 	memcpy(ss, res->ai_addr, res->ai_addrlen);
@@ -663,8 +663,8 @@ struct server *server_connect(struct pool *pool)
 	if (w->cfg->log_connections)
 		slog(srv, LOG_LVL_LOG, "new connection to server");
 	if (w->cfg->server_connect_timeout > 0) {
-		ev_timer_init(&srv->connect_timer, connect_timeout_cb, w->cfg->server_connect_timeout,
-			      0);
+		ev_timer_init(&srv->connect_timer, connect_timeout_cb,
+		              w->cfg->server_connect_timeout, 0);
 		srv->connect_timer.data = srv;
 		ev_timer_start(w->loop, &srv->connect_timer);
 	}

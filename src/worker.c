@@ -23,7 +23,7 @@
 #include "server.h"
 
 #define CANCEL_BUCKETS 16384
-#define RELAY_BUF_MIN 16384
+#define RELAY_BUF_MIN  16384
 
 static void accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
@@ -38,7 +38,7 @@ static void accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 			if (errno == EMFILE || errno == ENFILE)
 				log_warn("accept() failed: %s (raise ulimit -n)", strerror(errno));
 			else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
-				 errno != ECONNABORTED)
+			         errno != ECONNABORTED)
 				log_warn("accept() failed: %s", strerror(errno));
 			return;
 		}
@@ -89,7 +89,8 @@ static int listen_tcp(struct worker *w, const char *addr, int port)
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 		if (ai->ai_family == AF_INET6)
 			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-		getnameinfo(ai->ai_addr, ai->ai_addrlen, host, sizeof(host), NULL, 0, NI_NUMERICHOST);
+		getnameinfo(ai->ai_addr, ai->ai_addrlen, host, sizeof(host), NULL, 0,
+		            NI_NUMERICHOST);
 		snprintf(what, sizeof(what), "%s:%d", host, port);
 		if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 ||
 		    listen(fd, w->cfg->listen_backlog) < 0) {
@@ -159,7 +160,7 @@ static void listeners_close(struct worker *w)
 	if (w->cfg->unix_socket_dir && *w->cfg->unix_socket_dir) {
 		char path[256];
 		snprintf(path, sizeof(path), "%s/.s.PGSQL.%d", w->cfg->unix_socket_dir,
-			 w->cfg->listen_port);
+		         w->cfg->listen_port);
 		unlink(path);
 	}
 	w->n_listeners = 0;
@@ -226,7 +227,8 @@ static int safe_shutdown_step(struct worker *w)
 	int busy = 0;
 	list_for_each_safe(it, n, &w->login_clients)
 	{
-		client_fatal(list_entry(it, struct client, node), "57P01", "sluice is shutting down");
+		client_fatal(list_entry(it, struct client, node), "57P01",
+		             "sluice is shutting down");
 	}
 	list_for_each_safe(it, n, &w->pools)
 	{
@@ -238,14 +240,14 @@ static int safe_shutdown_step(struct worker *w)
 				busy++;
 			else
 				client_fatal(cl, "57P01",
-					     "terminating connection due to administrator command");
+				             "terminating connection due to administrator command");
 		}
 		list_for_each_safe(jt, m, &pool->servers[SL_IDLE])
 		{
 			server_close(list_entry(jt, struct server, node), "shutting down");
 		}
 		busy += pool->n_servers[SL_ACTIVE] + pool->n_servers[SL_TESTING] +
-			pool->n_servers[SL_LOGIN];
+		        pool->n_servers[SL_LOGIN];
 	}
 	return busy;
 }
