@@ -266,15 +266,18 @@ ready() {
 	done
 	return 1
 }
+# Each pooler runs in its own session, like a service: with sched_autogroup it then gets its own CPU share
+# instead of sharing pgbench's (PostgreSQL is its own session too: pg_ctl starts it with setsid). setsid and
+# setpriv exec, so $! is the pooler's pid.
 # start_pgbouncer INI LOG -> PB_PID
 start_pgbouncer() {
-	"${AS_RUN[@]}" "$PGBOUNCER" "$1" >"$2" 2>&1 </dev/null &
+	setsid "${AS_RUN[@]}" "$PGBOUNCER" "$1" >"$2" 2>&1 </dev/null &
 	PB_PID=$!
 	POOLER_PIDS+=("$PB_PID")
 }
 # start_sluice INI LOG -> SL_PID
 start_sluice() {
-	"$SLUICE" "$1" >"$2" 2>&1 </dev/null &
+	setsid "$SLUICE" "$1" >"$2" 2>&1 </dev/null &
 	SL_PID=$!
 	POOLER_PIDS+=("$SL_PID")
 }
@@ -351,6 +354,16 @@ log "plan: $NPTS points x 3 targets x ${DURATION}s (about $((EST / 60)) min in a
 sed 's/^/    /' "$T/commands.txt"
 
 : >"$T/results.tsv"
+count_backends() { su_psql -d postgres -Atc "select count(*) from pg_stat_activity where backend_type = 'client backend'" 2>/dev/null; }
+settle_backends() { # settle_backends N: wait (at most 30 s) until PostgreSQL has at most N client backends
+	local i cur
+	for i in $(seq 60); do
+		cur=$(count_backends)
+		[ -z "$cur" ] || [ "$cur" -le "$1" ] && return 0
+		sleep 0.5
+	done
+	log "still $cur client backends 30 s after the run (were $1 before)"
+}
 # run_point TARGET PORT WORKLOAD PROTOCOL CLIENTS N
 run_point() {
 	local target=$1 port=$2 wl=$3 proto=$4 c=$5 n=$6
@@ -368,8 +381,13 @@ run_point() {
 	fi
 	pgbench_args "$wl" "$proto" "$c" "$port"
 	echo "pgbench ${ARGS[*]}" >"$out"
+	local nb
+	nb=$(count_backends)
 	run_bounded $((DURATION + 45)) "$PGBENCH" "${ARGS[@]}" >>"$out" 2>&1
 	local rc=$?
+	# a direct run leaves up to 200 backends exiting; let PostgreSQL finish that before the next target's run
+	[ "$target" = direct ] && [ -n "$nb" ] && settle_backends "$nb"
+	sleep 1
 	local tps lat failed status detail=""
 	tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$out" | tail -1)
 	lat=$(sed -n 's/^latency average = \([0-9.]*\) ms.*/\1/p' "$out" | tail -1)

@@ -94,10 +94,10 @@ struct pool {
 	uint64_t stat_xacts, stat_queries, stat_wait_us, stat_waits;
 };
 
-/* Find or create the pool for (database name, user); NULL with *err set when the database is
- * unknown (no entry and no "*" fallback) or on out of memory. */
-struct pool *pool_get(struct worker *w, const char *dbname, const char *user, const char **err,
-                      const char **sqlstate);
+/* Find or create the pool for (database name, user); NULL with the reason in errbuf and its
+ * SQLSTATE when the database is unknown (no entry and no "*" fallback) or on out of memory. */
+struct pool *pool_get(struct worker *w, const char *dbname, const char *user, char *errbuf,
+                      size_t errlen, const char **sqlstate);
 /* Re-derive every pool's effective settings from the worker's current config. */
 void pool_apply_config(struct worker *w);
 /* Ask for a server for cl: 0 linked now, 1 queued (the client is paused), -1 refused

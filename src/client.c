@@ -518,10 +518,11 @@ static enum pkt_action handle_startup(struct client *cl, const uint8_t *p, uint3
 		client_fatal(cl, "57P01", "sluice is shutting down");
 		return PKT_GONE;
 	}
-	const char *err = NULL, *state = NULL;
-	cl->pool = pool_get(w, cl->login->dbname, cl->login->user, &err, &state);
+	const char *state = "3D000";
+	char err[160];
+	cl->pool = pool_get(w, cl->login->dbname, cl->login->user, err, sizeof(err), &state);
 	if (!cl->pool) {
-		client_fatal(cl, state ? state : "3D000", err ? err : "no such database");
+		client_fatal(cl, state, err);
 		return PKT_GONE;
 	}
 	cl->c.startup_mode = 0;

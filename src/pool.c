@@ -87,10 +87,9 @@ static void user_settings(struct pool_user *pu, const struct sluice_config *cfg)
 	                                                               : cfg->max_user_connections;
 }
 
-struct pool *pool_get(struct worker *w, const char *dbname, const char *user, const char **err,
-                      const char **sqlstate)
+struct pool *pool_get(struct worker *w, const char *dbname, const char *user, char *errbuf,
+                      size_t errlen, const char **sqlstate)
 {
-	static __thread char errbuf[160];
 	struct list *it, *n;
 	struct pool_db *pdb = NULL;
 	struct pool_user *pu = NULL;
@@ -104,8 +103,7 @@ struct pool *pool_get(struct worker *w, const char *dbname, const char *user, co
 		struct db_entry e;
 		int fb;
 		if (lookup_entry(w->cfg, dbname, &e, &fb) < 0) {
-			snprintf(errbuf, sizeof(errbuf), "no such database: %s", dbname);
-			*err = errbuf;
+			snprintf(errbuf, errlen, "no such database: %s", dbname);
 			*sqlstate = "3D000";
 			return NULL;
 		}
@@ -153,7 +151,7 @@ struct pool *pool_get(struct worker *w, const char *dbname, const char *user, co
 	list_append(&w->pools, &pool->node);
 	return pool;
 oom:
-	*err = "out of memory";
+	snprintf(errbuf, errlen, "out of memory");
 	*sqlstate = "53200";
 	return NULL;
 }
