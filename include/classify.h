@@ -40,7 +40,7 @@ struct classify_facts {
 	const char *database;
 	const struct sockaddr *addr; /* AF_INET / AF_INET6; IPv4-mapped IPv6 matches IPv4 rules */
 	const char *option_class;    /* from classify_strip_option */
-	const char *comment_class;   /* from classify_comment on the transaction's first statement */
+	const char *comment_class; /* from classify_comment on the transaction's first statement */
 };
 
 /* Parse a comma-separated list of KIND:VALUE rules (application_name, user, database: glob;

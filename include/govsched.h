@@ -69,7 +69,9 @@ struct sched_tq {
 	double start_sum; /* sum of the start times of running transactions */
 };
 
-/* A tenant as seen by one scheduler; embed it in the caller's tenant struct. */
+/* A tenant as seen by one scheduler; embed it in the caller's tenant struct. Its queues, in_use
+ * and max_slots belong to that one struct sched (one capacity domain); a limit spanning several
+ * domains needs a check in the caller (or one sched for them all). */
 struct sched_tenant {
 	double weight; /* share when tenants compete (> 0) */
 	int max_slots; /* 0 = unlimited */

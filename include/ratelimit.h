@@ -13,7 +13,8 @@ struct token_bucket {
 /* Set up b with rate tokens/s and depth burst (0 = same as rate, at least 1 token); starts full. */
 void tb_init(struct token_bucket *b, double rate, double burst, double now);
 /* Take n tokens if available now: returns 1 (taken) or 0 (nothing taken). An n larger than the
- * depth is taken when the bucket is full and leaves it in debt, so the long-run rate still holds. */
+ * depth is taken when the bucket is full and leaves it in debt, so the long-run rate still holds.
+ */
 int tb_take(struct token_bucket *b, double now, double n);
 /* Seconds from now until tb_take(b, ., n) would succeed (0 if it would now); no side effects. */
 double tb_wait(const struct token_bucket *b, double now, double n);

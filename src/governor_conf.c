@@ -27,8 +27,7 @@ static void errf(char *err, size_t errlen, const char *fmt, ...)
 
 /* ---- value parsers (reason in r on failure) ---- */
 
-static int parse_int_range(const char *v, long long lo, long long hi, int *out, char *r,
-                           size_t rl)
+static int parse_int_range(const char *v, long long lo, long long hi, int *out, char *r, size_t rl)
 {
 	long long x;
 
@@ -97,7 +96,8 @@ static int parse_slots(const char *v, double *out, int *pct, char *r, size_t rl)
 	}
 	long long x;
 	if (config_parse_int(v, &x) < 0 || x < 0 || x > INT_LIMIT) {
-		errf(r, rl, "invalid value \"%s\" (a percentage like 30%% or a number of slots)", v);
+		errf(r, rl, "invalid value \"%s\" (a percentage like 30%% or a number of slots)",
+		     v);
 		return -1;
 	}
 	*out = (double)x;
@@ -211,10 +211,8 @@ static const struct tkey {
 } tenant_keys[] = {
     {"databases", TK_GLOBS, offsetof(struct gov_tenant_conf, databases), 0, 0, 1},
     {"users", TK_GLOBS, offsetof(struct gov_tenant_conf, users), 0, 0, 1},
-    {"max_server_conn", TK_INT, offsetof(struct gov_tenant_conf, max_server_conn), 0,
-     INT_LIMIT, 0},
-    {"max_client_conn", TK_INT, offsetof(struct gov_tenant_conf, max_client_conn), 0,
-     INT_LIMIT, 0},
+    {"max_server_conn", TK_INT, offsetof(struct gov_tenant_conf, max_server_conn), 0, INT_LIMIT, 0},
+    {"max_client_conn", TK_INT, offsetof(struct gov_tenant_conf, max_client_conn), 0, INT_LIMIT, 0},
     {"xact_rate", TK_RATE, offsetof(struct gov_tenant_conf, xact_rate), 0, 0, 0},
     {"xact_burst", TK_RATE, offsetof(struct gov_tenant_conf, xact_burst), 0, 0, 0},
     {"query_rate", TK_RATE, offsetof(struct gov_tenant_conf, query_rate), 0, 0, 0},
@@ -266,8 +264,8 @@ static int tenant_parse(const struct cfg_section *sec, const struct gov_tenant_c
 		}
 		field = (char *)t + k->off;
 		if (k->type == TK_INT)
-			rc = parse_int_range(kv->value, k->lo, k->hi, field, reason,
-			                     sizeof(reason));
+			rc =
+			    parse_int_range(kv->value, k->lo, k->hi, field, reason, sizeof(reason));
 		else if (k->type == TK_RATE)
 			rc = parse_rate(kv->value, field, reason, sizeof(reason));
 		else
@@ -296,9 +294,9 @@ static int tenant_parse(const struct cfg_section *sec, const struct gov_tenant_c
 
 /* ---- classes ---- */
 
-static const char *const class_keys[] = {"match",         "priority",          "reserve",
-                                         "max",           "queue_timeout",     "statement_timeout",
-                                         "overload_sqlstate"};
+static const char *const class_keys[] = {
+    "match",         "priority",          "reserve",          "max",
+    "queue_timeout", "statement_timeout", "overload_sqlstate"};
 
 static void class_free(struct gov_class_conf *c)
 {
@@ -342,9 +340,10 @@ static int class_parse(const struct cfg_section *sec, struct gov_class_conf *c, 
 		}
 		if (strcasecmp(k, "match") == 0) {
 			if (is_default) {
-				errf(reason, sizeof(reason),
-				     "[class.default] catches everything unmatched and may not have "
-				     "match rules");
+				errf(
+				    reason, sizeof(reason),
+				    "[class.default] catches everything unmatched and may not have "
+				    "match rules");
 				rc = -1;
 			} else {
 				class_free(c);
@@ -381,8 +380,9 @@ static int class_parse(const struct cfg_section *sec, struct gov_class_conf *c, 
 		}
 	}
 	if (!is_default && !c->match.n) {
-		errf(err, errlen, "%s:%d: [%s]: match: missing (a class other than default needs "
-		                  "match rules)",
+		errf(err, errlen,
+		     "%s:%d: [%s]: match: missing (a class other than default needs "
+		     "match rules)",
 		     sec->file, sec->line, sec->name);
 		return -1;
 	}

@@ -140,8 +140,7 @@ double sched_vtime(const struct sched_tenant *t, int cls, double now)
 }
 
 /* Lowest virtual time among the tenants active in class c (other than skip), or -1 if none. */
-static double min_active_vtime(const struct sched_class *c, const struct sched_tq *skip,
-                               double now)
+static double min_active_vtime(const struct sched_class *c, const struct sched_tq *skip, double now)
 {
 	double best = -1;
 

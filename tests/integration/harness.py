@@ -28,7 +28,6 @@ import hmac
 import os
 import pwd
 import random
-import re
 import resource
 import shutil
 import signal
@@ -42,7 +41,6 @@ import time
 import traceback
 
 import psycopg2
-import psycopg2.extensions
 
 PG_BIN = '/usr/lib/postgresql/15/bin'
 PGBOUNCER_BIN = '/usr/sbin/pgbouncer'

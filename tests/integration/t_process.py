@@ -4,6 +4,7 @@ SIGTERM and SIGINT shutdown with exit code 0."""
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -54,7 +55,6 @@ def check_bad_config():
         if r.returncode == 0:
             raise AssertionError('--check accepted a missing file')
     finally:
-        import shutil
         shutil.rmtree(d, ignore_errors=True)
 
 

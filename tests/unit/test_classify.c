@@ -56,8 +56,8 @@ static int matches(const char *rules, const struct classify_facts *f)
 
 Test(classify, parse_list)
 {
-	struct classify_ruleset rs =
-	    parse_ok(" application_name:odoo-http* , user : bi_?, addr:10.0.0.0/8,comment:reporting");
+	struct classify_ruleset rs = parse_ok(
+	    " application_name:odoo-http* , user : bi_?, addr:10.0.0.0/8,comment:reporting");
 
 	cr_assert_eq(rs.n, 4);
 	cr_assert_eq(rs.rules[0].kind, CLASSIFY_APPLICATION_NAME);
@@ -97,9 +97,8 @@ Test(classify, parse_errors)
 
 Test(classify, string_rules)
 {
-	struct classify_facts f = {.application_name = "odoo-http-worker",
-	                           .user = "bi_reader",
-	                           .database = "acme_prod"};
+	struct classify_facts f = {
+	    .application_name = "odoo-http-worker", .user = "bi_reader", .database = "acme_prod"};
 
 	cr_assert(matches("application_name:odoo-http*", &f));
 	cr_assert_not(matches("application_name:pos-*", &f));

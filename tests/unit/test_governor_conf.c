@@ -19,8 +19,7 @@ static struct sluice_config *load_cfg(const char *path)
 	struct sluice_config *cfg = NULL;
 	char err[1024] = "";
 
-	cr_assert_eq(config_load(path, &cfg, err, sizeof(err), NULL, NULL), 0, "%s: %s", path,
-	             err);
+	cr_assert_eq(config_load(path, &cfg, err, sizeof(err), NULL, NULL), 0, "%s: %s", path, err);
 	return cfg;
 }
 
@@ -311,7 +310,6 @@ Test(governor_conf, error_in_included_file)
 	char err[1024];
 
 	cr_assert_eq(governor_conf_load(cfg, &g, err, sizeof(err)), -1);
-	cr_assert(strstr(err, "bad_included.ini:4: priority: invalid integer \"high\""), "%s",
-	          err);
+	cr_assert(strstr(err, "bad_included.ini:4: priority: invalid integer \"high\""), "%s", err);
 	config_free(cfg);
 }

@@ -53,15 +53,15 @@ Test(ratelimit, rate_accuracy_over_a_minute)
 	for (size_t i = 0; i < sizeof(rates) / sizeof(rates[0]); i++) {
 		struct token_bucket b;
 		double r = rates[i];
-		tb_init(&b, r, 5, 1000); /* depth above one poll interval of tokens */
+		tb_init(&b, r, 5, 1000);     /* depth above one poll interval of tokens */
 		while (tb_take(&b, 1000, 1)) /* drain the initial burst */
 			;
 		/* Offered 10x the rate, with a step that does not divide the period evenly. */
 		long got = offer(&b, 1000, 1060, 1.0 / (r * 10.3));
 		double expect = r * 60;
 		/* Within 1%, or one token (the last one is cut by the sampling at slow rates). */
-		cr_assert(fabs(got - expect) <= fmax(expect * 0.01, 1), "rate %g: got %ld, expected %g", r,
-		          got, expect);
+		cr_assert(fabs(got - expect) <= fmax(expect * 0.01, 1),
+		          "rate %g: got %ld, expected %g", r, got, expect);
 	}
 }
 
