@@ -24,6 +24,8 @@ extern int log_threshold;
 int log_open_file(const char *path);
 /* Suppress stderr output (-q). */
 void log_set_quiet(int quiet);
+/* Remember the process id for log lines (call at start and after daemonizing). */
+void log_reset_pid(void);
 /* Emit one line at level; prefer the macros below. */
 void log_emit(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

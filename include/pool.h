@@ -84,6 +84,7 @@ struct pool {
 
 	struct welcome welcome;
 	int have_welcome;
+	const char *welcome_var[N_TRACK_VARS]; /* tracked parameters in welcome, NULL if absent */
 
 	/* Effective settings (entry, [users], then main section). */
 	int pool_mode, pool_size, min_pool_size, reserve_pool, max_db_connections;
@@ -117,6 +118,8 @@ void pool_connect_failed(struct pool *pool, const char *why);
 void pool_janitor(struct worker *w);
 /* Move srv to list l of its pool (one function owns state changes and counts). */
 void pool_server_move(struct server *srv, enum srv_list l);
+/* Adopt a server's login ParameterStatus set as the pool's welcome set. */
+void pool_set_welcome(struct pool *pool, const struct welcome *wl);
 /* Total server connections of pool. */
 int pool_server_total(const struct pool *pool);
 /* Free every pool, database and user entry (worker teardown). */

@@ -66,13 +66,7 @@ const char *client_var(const struct client *cl, int i)
 {
 	if (cl->vars[i])
 		return cl->vars[i];
-	if (cl->pool && cl->pool->have_welcome) {
-		const struct welcome *wl = &cl->pool->welcome;
-		for (int k = 0; k < wl->n; k++)
-			if (!strcasecmp(wl->name[k], track_var_name(i)))
-				return wl->value[k];
-	}
-	return "";
+	return cl->pool && cl->pool->welcome_var[i] ? cl->pool->welcome_var[i] : "";
 }
 
 void client_set_var(struct client *cl, int i, const char *value)
@@ -81,13 +75,7 @@ void client_set_var(struct client *cl, int i, const char *value)
 		return;
 	free(cl->vars[i]);
 	cl->vars[i] = NULL;
-	const char *def = NULL;
-	if (cl->pool && cl->pool->have_welcome) {
-		const struct welcome *wl = &cl->pool->welcome;
-		for (int k = 0; k < wl->n; k++)
-			if (!strcasecmp(wl->name[k], track_var_name(i)))
-				def = wl->value[k];
-	}
+	const char *def = cl->pool ? cl->pool->welcome_var[i] : NULL;
 	if (def && !strcmp(def, value))
 		return;
 	cl->vars[i] = strdup(value);

@@ -10,6 +10,7 @@ int log_threshold = LOG_LVL_LOG;
 
 static FILE *log_file;
 static int log_quiet;
+static int log_pid; /* cached: no getpid() per line (log_reset_pid() after fork) */
 
 static const char *const level_names[] = {"FATAL", "ERROR", "WARNING", "LOG", "DEBUG", "NOISE"};
 
@@ -26,6 +27,11 @@ int log_open_file(const char *path)
 		return -1;
 	setvbuf(log_file, NULL, _IOLBF, 0);
 	return 0;
+}
+
+void log_reset_pid(void)
+{
+	log_pid = (int)getpid();
 }
 
 void log_set_quiet(int quiet)

@@ -183,6 +183,7 @@ int main(int argc, char **argv)
 		log_fatal("could not daemonize: %s", strerror(errno));
 		return 1;
 	}
+	log_reset_pid();
 	if (cfg->pidfile && *cfg->pidfile && write_pidfile(cfg->pidfile) < 0)
 		return 1;
 	static struct runtime rt; /* the one runtime object */

@@ -28,6 +28,19 @@ const char *track_var_name(int i)
 	return track_names[i];
 }
 
+void pool_set_welcome(struct pool *pool, const struct welcome *wl)
+{
+	pool->welcome = *wl;
+	pool->have_welcome = 1;
+	/* Resolved once: every link compares each client's parameters with these. */
+	for (int i = 0; i < N_TRACK_VARS; i++) {
+		pool->welcome_var[i] = NULL;
+		for (int k = 0; k < pool->welcome.n; k++)
+			if (!strcasecmp(pool->welcome.name[k], track_names[i]))
+				pool->welcome_var[i] = pool->welcome.value[k];
+	}
+}
+
 int pool_server_total(const struct pool *pool)
 {
 	int n = 0;

@@ -344,10 +344,8 @@ static enum pkt_action login_packet(struct server *srv, uint8_t type, const uint
 	case 'Z':
 		srv->logged_in = 1;
 		srv->txn_status = total >= 6 ? p[5] : 'I';
-		if (!pool->have_welcome && srv->welcome) {
-			pool->welcome = *srv->welcome;
-			pool->have_welcome = 1;
-		}
+		if (!pool->have_welcome && srv->welcome)
+			pool_set_welcome(pool, srv->welcome);
 		free_login_state(srv);
 		pool->last_connect_failure = 0;
 		if (srv->c.w->cfg->log_connections)
