@@ -83,6 +83,9 @@ void conn_update_read(struct conn *c);
 /* Stop watchers, close the fd, release buffers and queue c for freeing at the end of the
  * loop iteration (pointers to it stay valid until then). */
 void conn_close(struct conn *c);
+/* Read now, without waiting for the loop (bytes are known to be there, e.g. after a deferred
+ * accept). */
+void conn_try_read(struct conn *c);
 /* Point the write watcher back at the relay's writer (after a connect-completion callback). */
 void conn_restore_write_cb(struct conn *c);
 /* Release c's receive buffer if nothing unprocessed is left in it. */

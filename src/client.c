@@ -664,4 +664,7 @@ void client_accept(struct worker *w, int fd, const struct sockaddr *sa, socklen_
 	list_append(&w->login_clients, &cl->node);
 	w->n_clients++;
 	w->stats.clients_accepted++;
+	/* TCP listeners defer the accept until the startup packet is there: read it now. */
+	if (!is_unix)
+		conn_try_read(&cl->c);
 }

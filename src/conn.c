@@ -314,6 +314,11 @@ static void conn_read_cb(struct ev_loop *loop, ev_io *io, int revents)
 	conn_fail(c, n == 0 ? "unexpected eof" : strerror(errno));
 }
 
+void conn_try_read(struct conn *c)
+{
+	conn_read_cb(c->w->loop, &c->rio, EV_READ);
+}
+
 static void conn_write_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
 	struct conn *c = io->data;

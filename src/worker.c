@@ -89,6 +89,13 @@ static int listen_tcp(struct worker *w, const char *addr, int port)
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 		if (ai->ai_family == AF_INET6)
 			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+		/* As PgBouncer on Linux: wake up for a connection only once its first bytes (the
+		 * startup packet) are there, which saves a loop round per new client. The kernel
+		 * hands a silent connection over after this delay, so keep it within
+		 * client_login_timeout for that timeout to stay meaningful. */
+		double lt = w->cfg->client_login_timeout;
+		int defer = lt > 0 && lt < 45 ? (int)lt + (lt > (int)lt) : 45;
+		setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer, sizeof(defer));
 		getnameinfo(ai->ai_addr, ai->ai_addrlen, host, sizeof(host), NULL, 0,
 		            NI_NUMERICHOST);
 		snprintf(what, sizeof(what), "%s:%d", host, port);
