@@ -123,6 +123,23 @@ def copy_200mb_in_and_out():
     pg.psql('TRUNCATE copy_rows', db='appdb')
 
 
+@test
+def copy_in_transaction_mode_releases_server():
+    """After a COPY FROM STDIN in autocommit, the server goes back to the pool at its ReadyForQuery:
+    COPY data is not an unfinished extended-protocol request, so another client gets that server."""
+    pg = setup()
+    p = harness.Pooler(pg, pool_mode='transaction', default_pool_size=1, query_wait_timeout=3)
+    a = p.connect(autocommit=True)
+    a.cursor().copy_expert('COPY copy_rows FROM STDIN', RowSource(1000), size=8192)
+    b = p.connect(autocommit=True)
+    cur = b.cursor()
+    cur.execute('SELECT count(*) FROM copy_rows')  # would wait for a's server and time out
+    eq(cur.fetchone()[0], 1000, 'rows seen by the other client')
+    a.close()
+    b.close()
+    pg.psql('TRUNCATE copy_rows', db='appdb')
+
+
 @test(timeout=600)
 def copy_one_100mb_row():
     pg = setup()
