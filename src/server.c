@@ -529,25 +529,20 @@ static void connect_done_cb(struct ev_loop *loop, ev_io *io, int revents)
 	struct wbuf b = {0};
 	size_t st = pkt_begin(&b, 0);
 	pkt_put_u32(&b, PROTO_V3);
-	pkt_put_cstr(&b, "user");
-	pkt_put_cstr(&b, srv->pool->server_user);
-	pkt_put_cstr(&b, "database");
-	pkt_put_cstr(&b, e->dbname[0] ? e->dbname : e->name);
-	if (e->application_name[0]) {
-		pkt_put_cstr(&b, "application_name");
-		pkt_put_cstr(&b, e->application_name);
-	}
-	if (e->client_encoding[0]) {
-		pkt_put_cstr(&b, "client_encoding");
-		pkt_put_cstr(&b, e->client_encoding);
-	}
-	if (e->datestyle[0]) {
-		pkt_put_cstr(&b, "datestyle");
-		pkt_put_cstr(&b, e->datestyle);
-	}
-	if (e->timezone[0]) {
-		pkt_put_cstr(&b, "timezone");
-		pkt_put_cstr(&b, e->timezone);
+	/* user and database always; the entry's optional startup parameters when set. */
+	const char *params[][2] = {
+	    {"user", srv->pool->server_user},
+	    {"database", e->dbname[0] ? e->dbname : e->name},
+	    {"application_name", e->application_name},
+	    {"client_encoding", e->client_encoding},
+	    {"datestyle", e->datestyle},
+	    {"timezone", e->timezone},
+	};
+	for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++) {
+		if (!params[i][1][0])
+			continue;
+		pkt_put_cstr(&b, params[i][0]);
+		pkt_put_cstr(&b, params[i][1]);
 	}
 	pkt_put_u8(&b, 0);
 	pkt_end(&b, st);
