@@ -1,5 +1,6 @@
 /* Traffic class match rules and class tags (see include/classify.h). */
 #include "classify.h"
+#include "errfmt.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -45,17 +46,6 @@ int classify_valid_name(const char *s)
 		if (!name_char(s[n]))
 			return 0;
 	return n > 0 && n < CLASSIFY_NAME_MAX;
-}
-
-static void errf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
 }
 
 /* Parse "ADDR" or "ADDR/PREFIX" into r. */

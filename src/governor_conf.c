@@ -1,5 +1,6 @@
 /* Governance configuration: [tenant_defaults], [tenant.NAME], [class.NAME] (see governor.h). */
 #include "governor.h"
+#include "errfmt.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -13,17 +14,6 @@
 #include <strings.h>
 
 #define INT_LIMIT 1000000000
-
-static void errf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* ---- value parsers (reason in r on failure) ---- */
 
