@@ -7,11 +7,14 @@
 #include <sys/socket.h>
 
 #include "conn.h"
+#include "gov.h"
 #include "pool.h"
 
 struct client_login;
 
-enum client_state { CL_STARTUP, CL_AUTH, CL_WAIT_WELCOME, CL_ACTIVE, CL_WAITING };
+/* CL_WAITING: in its pool's queue for a server; CL_GOV_WAIT: in the governor's queue for a slot,
+ * or a statement held back by query_rate. */
+enum client_state { CL_STARTUP, CL_AUTH, CL_WAIT_WELCOME, CL_ACTIVE, CL_WAITING, CL_GOV_WAIT };
 
 struct client {
 	struct conn c;          /* first member: a conn* is a client* */
@@ -30,6 +33,7 @@ struct client {
 	double connect_time, wait_start, last_activity;
 	char addr[46];
 	uint16_t port;
+	struct gov_client gov;
 };
 
 /* Take an accepted socket; refuses (after reading the startup packet) when over max_client_conn. */
@@ -51,6 +55,8 @@ void client_linked(struct client *cl);
 const char *client_var(const struct client *cl, int i);
 /* Set cl's value of tracked parameter i (value equal to the pool's welcome is stored as NULL). */
 void client_set_var(struct client *cl, int i, const char *value);
+/* The client's TCP peer address as a sockaddr (0), or -1 for unix-socket clients. */
+int client_sockaddr(const struct client *cl, struct sockaddr_storage *ss);
 /* Write "C-<id>: db/user@addr:port" for logs. */
 void client_describe(const struct client *cl, char *buf, size_t len);
 /* Find the client holding a cancel key. */

@@ -59,6 +59,8 @@ struct cfg_kv {
 /* A section other than the main one, [databases] and [users] ([tenant_defaults], [tenant.NAME],
  * [class.NAME], or unknown ones), kept raw for later parsers. Repeated sections with the same
  * name are merged into one, pairs in file order (so the last pair for a key wins). */
+struct governor_conf;
+
 struct cfg_section {
 	char *name; /* as written between the brackets, trimmed */
 	char *file; /* where the section first appeared */
@@ -122,6 +124,9 @@ struct sluice_config {
 	int n_userlist;
 	struct cfg_section *extra_sections; /* other sections, in order of first appearance */
 	int n_extra;
+	/* Parsed [tenant_defaults]/[tenant.*]/[class.*] sections; NULL when there are none (the
+	 * governor is off and the pooler behaves as PgBouncer). */
+	struct governor_conf *gov;
 };
 
 /* Warning sink used while loading: unknown keys and other non-fatal findings. */

@@ -6,7 +6,9 @@
  * Rules. A class may hold its own reserve plus unreserved capacity (capacity - sum of reserves,
  * shared and work-conserving), never more than its ceiling `max`, and the domain never more than
  * `capacity`. No class may use another class's reserve, even an unused one. A tenant never holds
- * more than its max_slots (0 = unlimited) in this domain.
+ * more than its max_slots (0 = unlimited) in this domain. Inside a tenant with max_slots the same
+ * reserve/ceiling rules hold at tenant scale (sched_set_class_share), so one tenant's reporting
+ * cannot fill that tenant's own allotment and starve its checkout either.
  *
  * Choice when a slot frees (sched_pick): classes by priority (higher first; ties: lower index)
  * among those with an eligible waiter allowed to take a slot; inside a class, least attained
@@ -43,6 +45,10 @@ struct sched_class {
 	int max;      /* ceiling in slots (INT_MAX: none) */
 	int in_use;
 	int n_waiting;
+	/* The same reserve and ceiling applied inside each tenant's own max_slots (see
+	 * sched_set_class_share); percentages of the tenant's allotment, or plain counts. */
+	double share_reserve, share_max;
+	uint8_t share_reserve_pct, share_max_pct;
 	struct list active; /* tenants with waiters or running transactions in this class */
 	struct sched_counters c;
 };
@@ -96,6 +102,11 @@ void sched_init(struct sched *s, int capacity, int n_classes);
 /* Set (or change live) class i: priority, reserve and max in resolved slots (see sched_slots). A
  * max below the reserve is raised to it. */
 void sched_set_class(struct sched *s, int i, int priority, int reserve, int max);
+/* Set (or change live) the reserve and ceiling class i has inside every tenant with a max_slots:
+ * values are percentages of the tenant's max_slots when *_pct, else slot counts (as sched_slots).
+ * The default is no reserve and a 100% ceiling, i.e. no tenant-level class rule. */
+void sched_set_class_share(struct sched *s, int i, double reserve, int reserve_pct, double max,
+                           int max_pct);
 /* Live capacity change; re-resolve reserves and ceilings with sched_set_class afterwards if they
  * are percentages. */
 void sched_resize(struct sched *s, int capacity);

@@ -18,6 +18,8 @@ struct list {
 	for ((pos) = (head)->next, (n) = (pos)->next; (pos) != (head);                             \
 	     (pos) = (n), (n) = (pos)->next)
 
+#define list_for_each(pos, head) for ((pos) = (head)->next; (pos) != (head); (pos) = (pos)->next)
+
 /* Make head an empty list (also marks a node as "in no list"). */
 static inline void list_init(struct list *head)
 {

@@ -12,6 +12,8 @@
 struct worker;
 struct client;
 struct server;
+struct gov_domain;
+struct gov_dt;
 
 /* Session parameters that clients expect to keep across transactions; all are
  * GUC_REPORT in PostgreSQL, so the server tells us every change by ParameterStatus. */
@@ -56,6 +58,7 @@ struct pool_user {
 	int pool_mode;            /* POOL_MODE_UNSET unless [users] says */
 	int max_user_connections; /* -1 unless [users] says */
 	int server_count;
+	struct gov_domain *gov; /* governor capacity domain, NULL until needed */
 	/* SCRAM keys recovered from a client's login, to log in to the server with a stored secret.
 	 */
 	int have_scram_keys;
@@ -93,6 +96,7 @@ struct pool {
 	char last_error[256];
 
 	uint64_t stat_xacts, stat_queries, stat_wait_us, stat_waits;
+	struct gov_dt *gov_dt; /* its tenant in its user's governor domain; NULL when off */
 };
 
 /* Find or create the pool for (database name, user); NULL with the reason in errbuf and its

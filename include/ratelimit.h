@@ -18,6 +18,12 @@ void tb_init(struct token_bucket *b, double rate, double burst, double now);
 int tb_take(struct token_bucket *b, double now, double n);
 /* Seconds from now until tb_take(b, ., n) would succeed (0 if it would now); no side effects. */
 double tb_wait(const struct token_bucket *b, double now, double n);
+/* Take n tokens now whatever the level (a reservation, GCRA-style): the bucket may go into debt,
+ * and the return value is the number of seconds until the reserved tokens exist (0: at once).
+ * Successive reservations queue up, so the long-run rate holds exactly. */
+double tb_reserve(struct token_bucket *b, double now, double n);
+/* Give back n reserved tokens (a reservation that was abandoned), clamped to the depth. */
+void tb_refund(struct token_bucket *b, double now, double n);
 /* Live change of rate and depth (same meaning as tb_init), keeping the current level, clamped to
  * the new depth. Switching from unlimited to limited starts full. */
 void tb_set(struct token_bucket *b, double rate, double burst, double now);

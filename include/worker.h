@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "gov.h"
 #include "list.h"
 #include "slab.h"
 
@@ -66,6 +67,7 @@ struct worker {
 	int shutdown;                     /* 0, or 1 safe (finish transactions), 2 fast */
 	uint32_t next_client_id, next_server_id;
 	struct worker_stats stats;
+	struct gov_state gov; /* tenants, classes, rate-delay timer */
 };
 
 /* Create the worker's loop and open its listeners; -1 with a logged reason on failure. */

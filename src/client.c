@@ -73,12 +73,34 @@ void client_set_var(struct client *cl, int i, const char *value)
 {
 	if (cl->vars[i] && !strcmp(cl->vars[i], value))
 		return;
+	if (i == VAR_APPLICATION_NAME)
+		gov_client_facts_changed(cl); /* classes may match on it */
 	free(cl->vars[i]);
 	cl->vars[i] = NULL;
 	const char *def = cl->pool ? cl->pool->welcome_var[i] : NULL;
 	if (def && !strcmp(def, value))
 		return;
 	cl->vars[i] = strdup(value);
+}
+
+int client_sockaddr(const struct client *cl, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (cl->is_unix)
+		return -1;
+	struct sockaddr_in *in = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+	if (inet_pton(AF_INET, cl->addr, &in->sin_addr) == 1) {
+		in->sin_family = AF_INET;
+		in->sin_port = htons(cl->port);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, cl->addr, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(cl->port);
+		return 0;
+	}
+	return -1;
 }
 
 /* --- refusing and closing --- */
@@ -110,6 +132,7 @@ void client_fail_request(struct client *cl, const char *sqlstate, const char *ms
 	if (cl->c.w->cfg->log_pooler_errors)
 		clog(cl, LOG_LVL_WARNING, "pooler error: %s", msg);
 	pool_unwait(cl);
+	gov_release(cl); /* a slot taken for a transaction that will not run */
 	cl->state = CL_ACTIVE;
 	cl->discard = 1;
 	client_send_error(cl, "ERROR", sqlstate, msg, detail);
@@ -121,7 +144,8 @@ void client_close(struct client *cl, const char *reason)
 	struct worker *w = cl->c.w;
 	if (cl->c.closed)
 		return;
-	int logged_in = cl->state == CL_ACTIVE || cl->state == CL_WAITING;
+	int logged_in =
+	    cl->state == CL_ACTIVE || cl->state == CL_WAITING || cl->state == CL_GOV_WAIT;
 	if (logged_in ? w->cfg->log_disconnections : w->cfg->log_connections)
 		clog(cl, LOG_LVL_LOG, "closing because: %s (age=%.0fs)", reason,
 		     worker_now(w) - cl->connect_time);
@@ -138,6 +162,7 @@ void client_close(struct client *cl, const char *reason)
 		}
 	}
 	pool_unwait(cl);
+	gov_client_gone(cl);
 	list_del(&cl->node);
 	list_del(&cl->ready_node);
 	cancel_unregister(w, cl);
@@ -187,6 +212,19 @@ static int startup_param(void *arg, const char *name, const char *value)
 	} else if ((i = track_var_index(name)) >= 0) {
 		free(lg->startup_vars[i]);
 		lg->startup_vars[i] = strdup(value);
+	} else if (!strcmp(name, "options")) {
+		/* -c sluice.class=NAME is for sluice; anything else follows the usual rule. */
+		char rest[512];
+		if (gov_startup_options(cl, value, rest, sizeof(rest), lg->err, sizeof(lg->err)) <
+		    0) {
+			lg->err_state = "08P01";
+			return 1;
+		}
+		if (rest[0] && !ignored_param(cl->c.w->cfg, name)) {
+			snprintf(lg->err, sizeof(lg->err), "unsupported startup parameter: %s", name);
+			lg->err_state = "08P01";
+			return 1;
+		}
 	} else if (!strcmp(name, "replication")) {
 		snprintf(lg->err, sizeof(lg->err), "replication connections are not supported");
 		lg->err_state = "08P01";
@@ -513,6 +551,11 @@ static enum pkt_action handle_startup(struct client *cl, const uint8_t *p, uint3
 		client_fatal(cl, state, err);
 		return PKT_GONE;
 	}
+	if (gov_client_login(cl, err, sizeof(err)) < 0) {
+		w->stats.clients_refused++;
+		client_fatal(cl, "53300", err);
+		return PKT_GONE;
+	}
 	cl->c.startup_mode = 0;
 	cl->state = CL_AUTH;
 	begin_auth(cl);
@@ -563,7 +606,7 @@ static enum pkt_action client_packet(struct conn *c, uint8_t type, const uint8_t
 		handle_password(cl, p + PKT_HDR_LEN, total - PKT_HDR_LEN);
 		return c->closed ? PKT_GONE : PKT_HANDLED;
 	}
-	if (cl->state == CL_WAIT_WELCOME || cl->state == CL_WAITING)
+	if (cl->state == CL_WAIT_WELCOME || cl->state == CL_WAITING || cl->state == CL_GOV_WAIT)
 		return PKT_PAUSE;
 	cl->last_activity = worker_now(w);
 	if (cl->discard)
@@ -572,6 +615,17 @@ static enum pkt_action client_packet(struct conn *c, uint8_t type, const uint8_t
 		if (type == 'X') {
 			client_close(cl, "client close request");
 			return PKT_GONE;
+		}
+		if (!cl->gov.holding) {
+			uint32_t have = avail < total ? avail : total;
+			enum gov_verdict v = gov_admit(cl, type, p + PKT_HDR_LEN,
+			                               have > PKT_HDR_LEN ? have - PKT_HDR_LEN : 0);
+			if (c->closed)
+				return PKT_GONE;
+			if (v == GOV_WAIT)
+				return PKT_PAUSE;
+			if (v == GOV_SHED)
+				return handle_discard(cl, type);
 		}
 		int r = pool_request_server(cl);
 		if (c->closed)
@@ -582,6 +636,9 @@ static enum pkt_action client_packet(struct conn *c, uint8_t type, const uint8_t
 			return handle_discard(cl, type);
 	}
 	struct server *srv = cl->server;
+	/* query_rate: a statement over the tenant's rate waits here, before anything is counted. */
+	if ((type == 'Q' || type == 'E') && gov_statement(cl))
+		return PKT_PAUSE;
 	switch (type) {
 	case 'X':
 		client_close(cl, "client close request");
@@ -649,6 +706,10 @@ void client_accept(struct worker *w, int fd, const struct sockaddr *sa, socklen_
 	list_init(&cl->node);
 	list_init(&cl->ready_node);
 	list_init(&cl->pool_node);
+	sched_waiter_init(&cl->gov.wt);
+	list_init(&cl->gov.wait_node);
+	list_init(&cl->gov.delay_node);
+	cl->gov.login_cls = -1;
 	if (sa->sa_family == AF_INET) {
 		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
 		inet_ntop(AF_INET, &in->sin_addr, cl->addr, sizeof(cl->addr));

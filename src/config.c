@@ -2,6 +2,7 @@
  * key table (config_keys.c), parses [databases] and [users] lines, keeps any other section
  * raw, then loads auth_file (userlist.c) and validates the result. */
 #include "config_int.h"
+#include "governor.h"
 
 #include <errno.h>
 #include <libgen.h>
@@ -587,6 +588,15 @@ int config_load(const char *path, struct sluice_config **out, char *err, size_t 
 	}
 	if (read_file(&ld, path, NULL, 0) < 0 || finish(&ld, path) < 0)
 		goto out;
+	if (cfg->n_extra) {
+		cfg->gov = calloc(1, sizeof(*cfg->gov));
+		if (!cfg->gov) {
+			cfg_errf(err, errlen, "%s: out of memory", path);
+			goto out;
+		}
+		if (governor_conf_load(cfg, cfg->gov, err, errlen) < 0)
+			goto out;
+	}
 	*out = cfg;
 	cfg = NULL;
 	rc = 0;
@@ -600,6 +610,10 @@ void config_free(struct sluice_config *cfg)
 {
 	if (!cfg)
 		return;
+	if (cfg->gov) {
+		governor_conf_free(cfg->gov);
+		free(cfg->gov);
+	}
 	free(cfg->path);
 	config_keys_free(cfg);
 	if (cfg->dbs)

@@ -325,6 +325,7 @@ void pool_release_server(struct client *cl)
 	struct pool *pool = srv->pool;
 	struct worker *w = pool->w;
 	const struct sluice_config *cfg = w->cfg;
+	gov_release(cl); /* waiters it admits resume after this server has found its place */
 	cl->server = NULL;
 	srv->client = NULL;
 	conn_unlink(&cl->c);

@@ -86,3 +86,22 @@ double tb_level(struct token_bucket *b, double now)
 	refill(b, now);
 	return b->level;
 }
+
+double tb_reserve(struct token_bucket *b, double now, double n)
+{
+	if (b->rate <= 0)
+		return 0;
+	refill(b, now);
+	b->level -= n;
+	return b->level >= -1e-9 ? 0 : -b->level / b->rate;
+}
+
+void tb_refund(struct token_bucket *b, double now, double n)
+{
+	if (b->rate <= 0)
+		return;
+	refill(b, now);
+	b->level += n;
+	if (b->level > b->burst)
+		b->level = b->burst;
+}

@@ -53,6 +53,10 @@ void sched_init(struct sched *s, int capacity, int n_classes)
 		c->max = INT_MAX;
 		c->in_use = 0;
 		c->n_waiting = 0;
+		c->share_reserve = 0;
+		c->share_reserve_pct = 0;
+		c->share_max = 100;
+		c->share_max_pct = 1;
 		list_init(&c->active);
 		counters_zero(&c->c);
 	}
@@ -70,6 +74,20 @@ void sched_set_class(struct sched *s, int i, int priority, int reserve, int max)
 	c->reserve = reserve > 0 ? reserve : 0;
 	c->max = max < c->reserve ? c->reserve : max;
 	sort_classes(s);
+}
+
+void sched_set_class_share(struct sched *s, int i, double reserve, int reserve_pct, double max,
+                           int max_pct)
+{
+	struct sched_class *c;
+
+	if (i < 0 || i >= s->n_classes)
+		return;
+	c = &s->cls[i];
+	c->share_reserve = reserve > 0 ? reserve : 0;
+	c->share_reserve_pct = reserve_pct != 0;
+	c->share_max = max > 0 ? max : 0;
+	c->share_max_pct = max_pct != 0;
 }
 
 void sched_resize(struct sched *s, int capacity)
@@ -202,16 +220,46 @@ static int class_may_take(const struct sched *s, int cls)
 	return borrowed < s->capacity - reserved;
 }
 
-static int tenant_may_take(const struct sched_tenant *t)
+/* Slots class i has inside a tenant allotment of cap slots: reserve and ceiling. */
+static void share_slots(const struct sched_class *c, int cap, int *reserve, int *max)
 {
-	return t->max_slots <= 0 || t->in_use < t->max_slots;
+	*reserve = sched_slots(c->share_reserve, c->share_reserve_pct, cap);
+	*max = sched_slots(c->share_max, c->share_max_pct, cap);
+	if (*max < *reserve)
+		*max = *reserve;
+}
+
+/* Tenant-level rules: max_slots, then the class's reserve and ceiling at tenant scale (own
+ * reserve, or the tenant's unreserved slots not already borrowed by its other classes). */
+static int tenant_may_take(const struct sched *s, const struct sched_tenant *t, int cls)
+{
+	int cap = t->max_slots, res, max;
+	long reserved = 0, borrowed = 0;
+
+	if (cap <= 0)
+		return 1;
+	if (t->in_use >= cap)
+		return 0;
+	share_slots(&s->cls[cls], cap, &res, &max);
+	if (t->q[cls].running >= max)
+		return 0;
+	if (t->q[cls].running < res)
+		return 1;
+	for (int i = 0; i < s->n_classes; i++) {
+		int r, m;
+		share_slots(&s->cls[i], cap, &r, &m);
+		reserved += r;
+		if (t->q[i].running > r)
+			borrowed += t->q[i].running - r;
+	}
+	return borrowed < cap - reserved;
 }
 
 int sched_may_take(const struct sched *s, const struct sched_tenant *t, int cls)
 {
 	if (cls < 0 || cls >= s->n_classes)
 		return 0;
-	return tenant_may_take(t) && class_may_take(s, cls);
+	return tenant_may_take(s, t, cls) && class_may_take(s, cls);
 }
 
 /* The tenant queue in class cls whose eligible head would be served next, or NULL. */
@@ -227,7 +275,7 @@ static struct sched_tq *best_in_class(const struct sched *s, int cls, double now
 		struct sched_tq *q = tq_of(n);
 		double v;
 		if (q->n_waiting == 0 || waiter_of(q->waiters.next)->not_before > now ||
-		    !tenant_may_take(q->owner))
+		    !tenant_may_take(s, q->owner, cls))
 			continue;
 		v = tq_vtime(q, now);
 		if (!best || v < bv) {

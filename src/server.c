@@ -90,6 +90,8 @@ void server_internal_query(struct server *srv, enum internal_kind kind, const ch
 {
 	struct wbuf b = {0};
 	pkt_query(&b, sql);
+	if (kind == INTERNAL_RESET)
+		srv->gov_stmt_ms = -1; /* a reset query may or may not reset statement_timeout */
 	srv->internal = kind;
 	srv->internal_rfq++;
 	server_send(srv, &b);
@@ -119,6 +121,16 @@ void server_link(struct server *srv, struct client *cl)
 		if (m < 0 || (size_t)m >= sizeof(sql) - n)
 			break;
 		n += (size_t)m;
+	}
+	/* The class's statement_timeout, or back to the server's own value after one. */
+	int want = gov_statement_timeout_ms(cl);
+	if (want != srv->gov_stmt_ms) {
+		int m = want ? snprintf(sql + n, sizeof(sql) - n, "SET statement_timeout = %d;", want)
+		             : snprintf(sql + n, sizeof(sql) - n, "RESET statement_timeout;");
+		if (m > 0 && (size_t)m < sizeof(sql) - n) {
+			n += (size_t)m;
+			srv->gov_stmt_ms = want;
+		}
 	}
 	if (n)
 		server_internal_query(srv, INTERNAL_SET, sql);

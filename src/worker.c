@@ -264,6 +264,7 @@ static void janitor_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	struct worker *w = t->data;
 	(void)revents;
 	pool_janitor(w);
+	gov_janitor(w);
 	if (w->shutdown == 1 && !safe_shutdown_step(w)) {
 		log_info("all transactions finished, exiting");
 		ev_break(loop, EVBREAK_ALL);
@@ -294,6 +295,7 @@ static void inbox_cb(struct ev_loop *loop, ev_async *a, int revents)
 			config_free((struct sluice_config *)w->cfg);
 			w->cfg = m->cfg;
 			pool_apply_config(w);
+			gov_apply_config(w); /* before anything reads a tenant's conf again */
 			break;
 		case WMSG_SHUTDOWN_SAFE:
 			if (!w->shutdown) {
@@ -363,6 +365,8 @@ int worker_init(struct worker *w, struct runtime *rt, struct sluice_config *cfg)
 	ev_prepare_init(&w->prepare, prepare_cb);
 	w->prepare.data = w;
 	ev_prepare_start(w->loop, &w->prepare);
+	gov_worker_init(w);
+	gov_apply_config(w);
 	ev_timer_init(&w->janitor, janitor_cb, 0.25, 0.25);
 	w->janitor.data = w;
 	ev_timer_start(w->loop, &w->janitor);
@@ -394,6 +398,7 @@ int worker_start(struct worker *w)
 void worker_join(struct worker *w)
 {
 	pthread_join(w->thread, NULL);
+	gov_worker_free(w);
 	pool_free_all(w);
 	free(w->cancel_tab);
 	slab_destroy(&w->bufs);
