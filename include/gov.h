@@ -29,23 +29,23 @@ struct gov_tenant_conf;
 
 /* Counters kept by the glue (the scheduler keeps admitted/queued/shed/delayed/times). */
 struct gov_tenant_stats {
-	uint64_t login_refused;   /* logins refused for the tenant's max_client_conn */
-	uint64_t queue_full;      /* transactions shed because max_queue was reached */
-	uint64_t timed_out;       /* transactions shed after queue_timeout */
-	uint64_t rate_shed;       /* shed because the rate-limit wait exceeded queue_timeout */
-	uint64_t stmt_delayed;    /* statements held back by query_rate inside a transaction */
-	double stmt_delay_time;   /* seconds those statements were held back */
+	uint64_t login_refused; /* logins refused for the tenant's max_client_conn */
+	uint64_t queue_full;    /* transactions shed because max_queue was reached */
+	uint64_t timed_out;     /* transactions shed after queue_timeout */
+	uint64_t rate_shed;     /* shed because the rate-limit wait exceeded queue_timeout */
+	uint64_t stmt_delayed;  /* statements held back by query_rate inside a transaction */
+	double stmt_delay_time; /* seconds those statements were held back */
 };
 
 /* A tenant on this worker. */
 struct gov_tenant {
 	struct list node; /* in worker gov.tenants */
 	char name[CFG_NAME_MAX];
-	int is_auto;                         /* not a [tenant.NAME]: the defaults, named by db */
-	const struct gov_tenant_conf *conf;  /* in the worker's config snapshot */
+	int is_auto;                        /* not a [tenant.NAME]: the defaults, named by db */
+	const struct gov_tenant_conf *conf; /* in the worker's config snapshot */
 	struct token_bucket xact_tb, query_tb;
-	int n_clients;  /* logged-in and logging-in clients counted against max_client_conn */
-	int n_queued;   /* transactions waiting in the scheduler, all domains */
+	int n_clients;   /* logged-in and logging-in clients counted against max_client_conn */
+	int n_queued;    /* transactions waiting in the scheduler, all domains */
 	struct list dts; /* struct gov_dt: this tenant in each capacity domain */
 	struct gov_tenant_stats st;
 };
@@ -68,19 +68,19 @@ struct gov_dt {
 
 /* Per-client governor state (embedded in struct client). */
 struct gov_client {
-	struct sched_waiter wt;   /* queued in the scheduler */
-	struct list wait_node;    /* in its domain's waiting list while queued */
-	struct list delay_node;   /* in the worker's delayed list while a statement is held */
+	struct sched_waiter wt;    /* queued in the scheduler */
+	struct list wait_node;     /* in its domain's waiting list while queued */
+	struct list delay_node;    /* in the worker's delayed list while a statement is held */
 	struct gov_tenant *tenant; /* counted against max_client_conn; NULL if not */
-	struct gov_dt *dt;        /* where the slot is held or the transaction queued */
-	int cls;                  /* class of the current (or next) transaction */
-	int login_cls;            /* class from the login facts, -1 = resolve again */
-	uint8_t holding;          /* holds a slot */
-	uint8_t queued;           /* waiting in the scheduler */
-	uint8_t qtoken;           /* a query_rate token is already reserved for the next statement */
-	uint8_t delayed;          /* a statement is held back by query_rate */
-	double started;           /* slot start time */
-	double resume_at;         /* when a held-back statement may go */
+	struct gov_dt *dt;         /* where the slot is held or the transaction queued */
+	int cls;                   /* class of the current (or next) transaction */
+	int login_cls;             /* class from the login facts, -1 = resolve again */
+	uint8_t holding;           /* holds a slot */
+	uint8_t queued;            /* waiting in the scheduler */
+	uint8_t qtoken;   /* a query_rate token is already reserved for the next statement */
+	uint8_t delayed;  /* a statement is held back by query_rate */
+	double started;   /* slot start time */
+	double resume_at; /* when a held-back statement may go */
 	char option_class[CLASSIFY_NAME_MAX]; /* from -c sluice.class=NAME, "" if none */
 };
 

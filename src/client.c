@@ -221,7 +221,8 @@ static int startup_param(void *arg, const char *name, const char *value)
 			return 1;
 		}
 		if (rest[0] && !ignored_param(cl->c.w->cfg, name)) {
-			snprintf(lg->err, sizeof(lg->err), "unsupported startup parameter: %s", name);
+			snprintf(lg->err, sizeof(lg->err), "unsupported startup parameter: %s",
+			         name);
 			lg->err_state = "08P01";
 			return 1;
 		}

@@ -304,7 +304,8 @@ static void domain_remap(struct worker *w, struct gov_domain *d, const int *map,
 		{
 			struct client *cl = container_of(c, struct client, pool_node);
 			if (cl->gov.holding && cl->gov.dt->d == d)
-				sched_finish(&d->s, &cl->gov.dt->st, cl->gov.cls, cl->gov.started, now);
+				sched_finish(&d->s, &cl->gov.dt->st, cl->gov.cls, cl->gov.started,
+				             now);
 		}
 	}
 	sched_init(&d->s, d->s.capacity, n_new);
@@ -394,8 +395,7 @@ void gov_apply_config(struct worker *w)
 			continue;
 		int is_auto = 0;
 		const struct gov_tenant_conf *tc =
-		    gc ? governor_tenant_for(gc, p->db->entry.name, p->user->name, &is_auto)
-		       : NULL;
+		    gc ? governor_tenant_for(gc, p->db->entry.name, p->user->name, &is_auto) : NULL;
 		const char *want = tc ? (is_auto ? p->db->entry.name : tc->name) : NULL;
 		struct gov_tenant *t = p->gov_dt->t;
 		if (want && t->is_auto == is_auto && !strcmp(t->name, want))
@@ -587,9 +587,10 @@ enum gov_verdict gov_admit(struct client *cl, uint8_t type, const uint8_t *body,
 		}
 		t->st.queue_full++;
 		sched_count_shed(&d->s, &dt->st, cls);
-		snprintf(msg, sizeof(msg),
-		         "tenant \"%s\" class \"%s\": too many transactions waiting (max_queue = %d)",
-		         t->name, cc->name, t->conf->max_queue);
+		snprintf(
+		    msg, sizeof(msg),
+		    "tenant \"%s\" class \"%s\": too many transactions waiting (max_queue = %d)",
+		    t->name, cc->name, t->conf->max_queue);
 		shed(cl, cc, msg);
 		return GOV_SHED;
 	}
@@ -666,7 +667,8 @@ void gov_janitor(struct worker *w)
 				continue;
 			/* Arrival order: the head is the one that has waited longest. */
 			while ((first = list_first(&d->waiting[i]))) {
-				struct client *cl = container_of(first, struct client, gov.wait_node);
+				struct client *cl =
+				    container_of(first, struct client, gov.wait_node);
 				char msg[300];
 				if (now - cl->gov.wt.enqueued <= cc->queue_timeout)
 					break;

@@ -125,8 +125,9 @@ void server_link(struct server *srv, struct client *cl)
 	/* The class's statement_timeout, or back to the server's own value after one. */
 	int want = gov_statement_timeout_ms(cl);
 	if (want != srv->gov_stmt_ms) {
-		int m = want ? snprintf(sql + n, sizeof(sql) - n, "SET statement_timeout = %d;", want)
-		             : snprintf(sql + n, sizeof(sql) - n, "RESET statement_timeout;");
+		int m =
+		    want ? snprintf(sql + n, sizeof(sql) - n, "SET statement_timeout = %d;", want)
+		         : snprintf(sql + n, sizeof(sql) - n, "RESET statement_timeout;");
 		if (m > 0 && (size_t)m < sizeof(sql) - n) {
 			n += (size_t)m;
 			srv->gov_stmt_ms = want;

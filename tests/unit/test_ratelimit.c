@@ -139,3 +139,37 @@ Test(ratelimit, live_rate_change)
 	tb_set(&b, 2, 4, 100);
 	cr_assert_float_eq(tb_level(&b, 100), 4, 1e-9);
 }
+
+Test(ratelimit, reserve_queues_arrivals_at_the_rate)
+{
+	struct token_bucket b;
+	double w; /* (the assertion macros evaluate their arguments more than once) */
+
+	tb_init(&b, 10, 1, 0);
+	w = tb_reserve(&b, 0, 1);
+	cr_assert_float_eq(w, 0, 1e-9, "the burst token is there");
+	/* The next arrivals at the same instant are spaced 1/rate apart. */
+	for (int k = 1; k <= 5; k++) {
+		w = tb_reserve(&b, 0, 1);
+		cr_assert_float_eq(w, k * 0.1, 1e-9);
+	}
+	/* Abandoning the last reservation gives its token back. */
+	tb_refund(&b, 0, 1);
+	w = tb_reserve(&b, 0, 1);
+	cr_assert_float_eq(w, 0.5, 1e-9);
+	/* Over a long run the reserved starts never exceed rate * time + burst. */
+	tb_init(&b, 50, 5, 0);
+	int admitted = 0;
+	for (double now = 0; now < 60; now += 0.001) {
+		double wait = tb_reserve(&b, now, 1);
+		if (wait > 0) {
+			tb_refund(&b, now, 1);
+			continue;
+		}
+		admitted++;
+	}
+	cr_assert(admitted <= 50 * 60 + 5 && admitted >= 50 * 60 - 5, "admitted %d", admitted);
+	tb_init(&b, 0, 0, 0);
+	w = tb_reserve(&b, 0, 1000);
+	cr_assert_float_eq(w, 0, 1e-9, "unlimited never waits");
+}

@@ -529,3 +529,67 @@ Test(sched, class_order_by_priority)
 	sched_set_class(&s, 2, 3, 5, 1);
 	cr_assert_eq(s.cls[2].max, 5, "max below reserve is raised to it");
 }
+
+/* ---- class shares inside a tenant's allotment ---- */
+
+Test(sched, tenant_share_reserve_and_ceiling)
+{
+	struct sched s;
+	struct sched_tenant t;
+	double now = 0;
+
+	/* Unbounded domain; the tenant holds at most 10 slots. Class 1 (checkout) keeps 30% of
+	 * them, class 0 (reporting) may use at most 50%. */
+	sched_init(&s, 1000, 2);
+	sched_set_class_share(&s, 0, 0, 0, 50, 1);
+	sched_set_class_share(&s, 1, 30, 1, 100, 1);
+	sched_tenant_init(&t, 1, 10);
+	int reporting = 0;
+	while (sched_may_take(&s, &t, 0)) {
+		sched_start(&s, &t, 0, now);
+		reporting++;
+	}
+	cr_assert_eq(reporting, 5, "reporting stops at its 50%% ceiling inside the tenant");
+	int checkout = 0;
+	while (sched_may_take(&s, &t, 1)) {
+		sched_start(&s, &t, 1, now);
+		checkout++;
+	}
+	cr_assert_eq(checkout, 5, "checkout gets the rest of the tenant's 10");
+	cr_assert_eq(t.in_use, 10);
+}
+
+Test(sched, tenant_share_reserve_not_borrowed)
+{
+	struct sched s;
+	struct sched_tenant t;
+
+	/* Without a ceiling, reporting still cannot take the 3 slots checkout keeps in the tenant,
+	 * even while checkout is idle. */
+	sched_init(&s, 1000, 2);
+	sched_set_class_share(&s, 1, 3, 0, 100, 1);
+	sched_tenant_init(&t, 1, 10);
+	int n = 0;
+	while (sched_may_take(&s, &t, 0)) {
+		sched_start(&s, &t, 0, 0);
+		n++;
+	}
+	cr_assert_eq(n, 7);
+	cr_assert(sched_may_take(&s, &t, 1), "checkout's reserve is there");
+}
+
+Test(sched, tenant_without_max_slots_has_no_share_rules)
+{
+	struct sched s;
+	struct sched_tenant t;
+
+	sched_init(&s, 20, 2);
+	sched_set_class_share(&s, 0, 0, 0, 10, 1);
+	sched_tenant_init(&t, 1, 0);
+	int n = 0;
+	while (sched_may_take(&s, &t, 0)) {
+		sched_start(&s, &t, 0, 0);
+		n++;
+	}
+	cr_assert_eq(n, 20, "only the domain capacity limits an unlimited tenant");
+}
