@@ -396,5 +396,16 @@ def bad_governance_config_is_refused():
         raise AssertionError('bad [class.x] accepted: %r' % out)
 
 
+@test(sluice_only=True)
+def shipped_governance_example_is_valid():
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    pg = harness.shared_pg()
+    p = harness.Pooler(pg, start=False,
+                       extra_ini='%%include %s' % os.path.join(repo, 'conf', 'governance.ini'))
+    r = subprocess.run([harness.OPTS.binary, '--check', p.inifile], stdin=subprocess.DEVNULL,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=30)
+    eq(r.returncode, 0, '--check with conf/governance.ini (%s%s)' % (r.stdout, r.stderr))
+
+
 if __name__ == '__main__':
     harness.main()
