@@ -132,6 +132,12 @@ void sched_count_shed(struct sched *s, struct sched_tenant *t, int cls);
 /* The waiter that gets the next free slot, removed from its queue, or NULL if none may take one
  * now. Call sched_start for it at once (pick does not take the slot). */
 struct sched_waiter *sched_pick(struct sched *s, double now);
+/* sched_pick, except that the head of tenant hint's queue in the chosen class is taken instead of
+ * the fairness leader's when hint's virtual time is within slack of the leader's (the caller
+ * passes the tenant whose transaction just freed the slot, so that its server connection can be
+ * reused instead of moved; the fairness lag this allows is bounded by slack). */
+struct sched_waiter *sched_pick_hint(struct sched *s, double now, struct sched_tenant *hint,
+                                     double slack);
 /* Absolute time the earliest delayed waiter (queue head with not_before > now) becomes eligible,
  * or -1 if there is none. */
 double sched_next_eligible(const struct sched *s, double now);

@@ -13,6 +13,13 @@
 #include "server.h"
 #include "worker.h"
 
+/* How far (in weighted server-seconds) a tenant may run ahead of the fairness leader and still
+ * keep the slot its own transaction just freed. Moving a slot to another database's pool costs
+ * closing one server connection and opening another (tens of ms of login); keeping it costs a
+ * bounded, temporary unfairness. 0.25 s lets a tenant keep a slot for a dozen 20 ms transactions
+ * before its server connection changes hands. */
+#define GOV_AFFINITY_SLACK 0.25
+
 #define RETRY_DETAIL "The transaction was not started; it is safe to retry."
 
 static struct gov_dt *dt_of(struct sched_tenant *st)
@@ -194,11 +201,13 @@ static void unqueue(struct client *cl, double now, int shed)
 
 /* Hand freed slots to the waiters the scheduler picks; they resume at the end of this loop
  * iteration (worker_schedule), never from inside the caller. */
-static void dispatch(struct worker *w, struct gov_domain *d)
+static void dispatch(struct worker *w, struct gov_domain *d, struct gov_dt *freed_by)
 {
 	double now = worker_now(w);
 	struct sched_waiter *wt;
-	while ((wt = sched_pick(&d->s, now))) {
+	struct sched_tenant *hint = freed_by ? &freed_by->st : NULL;
+	while ((wt = sched_pick_hint(&d->s, now, hint, GOV_AFFINITY_SLACK))) {
+		hint = NULL; /* one slot was freed: the others go by fairness alone */
 		struct client *cl = client_of_waiter(wt);
 		struct gov_dt *dt = dt_of(wt->tenant);
 		list_del(&cl->gov.wait_node);
@@ -217,7 +226,7 @@ static void dispatch_all(struct worker *w)
 	{
 		struct pool_user *pu = list_entry(it, struct pool_user, node);
 		if (pu->gov && pu->gov->s.n_waiting)
-			dispatch(w, pu->gov);
+			dispatch(w, pu->gov, NULL);
 	}
 }
 
@@ -642,7 +651,7 @@ void gov_release(struct client *cl)
 	cl->gov.holding = 0;
 	cl->gov.qtoken = 0; /* an unused statement token of the transaction is not carried over */
 	if (dt->d->s.n_waiting) {
-		dispatch(w, dt->d);
+		dispatch(w, dt->d, dt);
 		arm_timer(w);
 	}
 }

@@ -11,6 +11,8 @@
 #include "server.h"
 #include "worker.h"
 
+static int login_failing(struct pool *pool);
+
 static const char *const track_names[N_TRACK_VARS] = {
     "application_name", "client_encoding", "DateStyle",
     "TimeZone",         "IntervalStyle",   "standard_conforming_strings"};
@@ -246,13 +248,6 @@ void pool_unwait(struct client *cl)
 	}
 }
 
-static int login_failing(struct pool *pool)
-{
-	struct worker *w = pool->w;
-	return !pool_server_total(pool) && pool->last_connect_failure &&
-	       worker_now(w) - pool->last_connect_failure < w->cfg->server_login_retry;
-}
-
 int pool_request_server(struct client *cl)
 {
 	struct pool *pool = cl->pool;
@@ -295,6 +290,42 @@ int pool_request_server(struct client *cl)
 	return cl->state == CL_WAITING ? 1 : -1;
 }
 
+static int login_failing(struct pool *pool)
+{
+	struct worker *w = pool->w;
+	return !pool_server_total(pool) && pool->last_connect_failure &&
+	       worker_now(w) - pool->last_connect_failure < w->cfg->server_login_retry;
+}
+
+/* Another pool of the same user (or database) that needs a server connection and cannot open one
+ * because this pool's connections fill max_user_connections (max_db_connections): a client
+ * waiting for its first login there, or waiters without a login in flight. */
+static struct pool *starving_peer(struct pool *pool)
+{
+	struct worker *w = pool->w;
+	int user_full = pool->user->max_user_connections > 0 &&
+	                pool->user->server_count >= pool->user->max_user_connections;
+	int db_full =
+	    pool->max_db_connections > 0 && pool->db->server_count >= pool->max_db_connections;
+	struct list *it;
+	if (!user_full && !db_full)
+		return NULL;
+	list_for_each(it, &w->pools)
+	{
+		struct pool *p = list_entry(it, struct pool, node);
+		if (p == pool ||
+		    !((user_full && p->user == pool->user) || (db_full && p->db == pool->db)))
+			continue;
+		int in_flight = p->n_servers[SL_LOGIN] + p->n_servers[SL_TESTING];
+		int needs = !list_empty(&p->welcome_waiters) ? !p->n_servers[SL_LOGIN]
+		                                             : p->n_waiting > in_flight;
+		if (needs && pool_server_total(p) < p->pool_size && !p->db->removed &&
+		    !login_failing(p))
+			return p;
+	}
+	return NULL;
+}
+
 void pool_server_ready(struct server *srv)
 {
 	struct pool *pool = srv->pool;
@@ -314,6 +345,15 @@ void pool_server_ready(struct server *srv)
 		pool->stat_waits++;
 		server_link(srv, cl);
 		client_linked(cl);
+		return;
+	}
+	/* Nobody here wants it, but a pool sharing the cap is stuck: hand the capacity over now
+	 * rather than when that pool happens to retry (the evict_idle it would do anyway). */
+	struct pool *peer = starving_peer(pool);
+	if (peer) {
+		server_close(srv, peer->user == pool->user ? "evicted for max_user_connections"
+		                                           : "evicted for max_db_connections");
+		pool_launch(peer, !list_empty(&peer->welcome_waiters));
 		return;
 	}
 	pool_server_move(srv, SL_IDLE);

@@ -345,24 +345,52 @@ void sched_count_shed(struct sched *s, struct sched_tenant *t, int cls)
 		s->cls[cls].c.shed++;
 }
 
-struct sched_waiter *sched_pick(struct sched *s, double now)
+/* 1 if tenant queue h would not hold more than its weighted share of class cls's slots (in use
+ * plus the one being handed out, split by weight across the tenants active in the class). */
+static int within_share(const struct sched *s, int cls, const struct sched_tq *h)
+{
+	const struct sched_class *c = &s->cls[cls];
+	double sum = 0;
+	for (struct list *n = c->active.next; n != &c->active; n = n->next)
+		sum += tq_of(n)->owner->weight;
+	if (sum <= 0)
+		return 1;
+	return h->running + 1 <= ceil((c->in_use + 1) * h->owner->weight / sum - 1e-9);
+}
+
+struct sched_waiter *sched_pick_hint(struct sched *s, double now, struct sched_tenant *hint,
+                                     double slack)
 {
 	if (s->n_waiting == 0)
 		return NULL;
 	for (int k = 0; k < s->n_classes; k++) {
 		int cls = s->order[k];
-		struct sched_tq *q;
+		struct sched_tq *q, *h;
 		struct sched_waiter *w;
+		double bv;
 		if (s->cls[cls].n_waiting == 0 || !class_may_take(s, cls))
 			continue;
-		q = best_in_class(s, cls, now, NULL);
+		q = best_in_class(s, cls, now, &bv);
 		if (!q)
 			continue;
+		/* Affinity: the tenant that freed the slot keeps it while that leaves it within its
+		 * weighted share of the class and within slack of the leader's virtual time, which
+		 * saves moving a server connection between pools on every transaction. */
+		h = hint ? &hint->q[cls] : NULL;
+		if (h && h != q && h->n_waiting && waiter_of(h->waiters.next)->not_before <= now &&
+		    tenant_may_take(s, hint, cls) && tq_vtime(h, now) <= bv + slack &&
+		    within_share(s, cls, h))
+			q = h;
 		w = waiter_of(q->waiters.next);
 		dequeue(s, w, now);
 		return w;
 	}
 	return NULL;
+}
+
+struct sched_waiter *sched_pick(struct sched *s, double now)
+{
+	return sched_pick_hint(s, now, NULL, 0);
 }
 
 double sched_next_eligible(const struct sched *s, double now)

@@ -97,6 +97,50 @@ queue_timeout = 60s
 
 
 @test
+def weighted_fair_share_between_tenants():
+    pg = pg_with('gov_w_gold', 'gov_w_basic')
+    p = governed(pg, """
+[tenant_defaults]
+max_server_conn = 4
+[tenant.gold]
+databases = gov_w_gold
+weight = 3
+[class.default]
+queue_timeout = 60s
+""", users={'app': 'max_user_connections=4'})
+    counts = {'gov_w_gold': 0, 'gov_w_basic': 0}
+    lock = threading.Lock()
+    count_from = time.monotonic() + 1.0
+    stop_at = count_from + 6.0
+
+    def worker(db):
+        conn = p.connect(dbname=db, autocommit=True)
+        cur = conn.cursor()
+        while time.monotonic() < stop_at:
+            cur.execute('SELECT pg_sleep(0.02)')
+            if count_from <= time.monotonic() < stop_at:
+                with lock:
+                    counts[db] += 1
+        conn.close()
+
+    threads = [threading.Thread(target=worker, args=(db,)) for db in counts for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # Equal transactions, so the count ratio is the server-time ratio (up to the server logins
+    # a slot pays when it moves between the two databases' pools).
+    ratio = counts['gov_w_gold'] / max(1, counts['gov_w_basic'])
+    print('RESULT governor weights 3:1 over 4 shared server connections: %d vs %d transactions '
+          '(ratio %.2f), %d server logins' % (counts['gov_w_gold'], counts['gov_w_basic'], ratio,
+                                             p.log().count('login ok')))
+    if not 2.4 <= ratio <= 3.6:
+        raise AssertionError('weight 3 vs 1 gave a ratio of %.2f' % ratio)
+    if pg.backends(db='gov_w_gold') + pg.backends(db='gov_w_basic') > 4:
+        raise AssertionError('more than max_user_connections server connections')
+
+
+@test
 def reserve_keeps_checkout_admitted_while_reporting_at_ceiling():
     pg = pg_with('gov_shop')
     p = governed(pg, """

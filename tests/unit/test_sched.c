@@ -593,3 +593,66 @@ Test(sched, tenant_without_max_slots_has_no_share_rules)
 	}
 	cr_assert_eq(n, 20, "only the domain capacity limits an unlimited tenant");
 }
+
+/* ---- affinity: the tenant that freed a slot keeps it within its share ---- */
+
+Test(sched, pick_hint_keeps_share_and_converges)
+{
+	/* Two tenants, weights 3:1, 4 slots, always busy with equal transactions. With the hint
+	 * (the tenant that just finished), the allocation settles at 3:1 and stays there: slots
+	 * move between tenants only a handful of times. */
+	struct sched s;
+	struct sched_tenant t[2];
+	struct sched_waiter w[16];
+	int owner_of_slot[4], running_tenant[16], moves = 0, done[2] = {0, 0};
+	double end[16];
+	sched_init(&s, 4, 1);
+	sched_tenant_init(&t[0], 3, 0);
+	sched_tenant_init(&t[1], 1, 0);
+	for (int i = 0; i < 16; i++) {
+		sched_waiter_init(&w[i]);
+		sched_enqueue(&s, &w[i], &t[i % 2], 0, 0, 0);
+		running_tenant[i] = -1;
+	}
+	for (int k = 0; k < 4; k++)
+		owner_of_slot[k] = -1;
+	double now = 0;
+	struct sched_tenant *hint = NULL;
+	int hint_slot = -1;
+	for (int round = 0; round < 4000; round++) {
+		struct sched_waiter *x;
+		while ((x = sched_pick_hint(&s, now, hint, 0.25))) {
+			int i = (int)(x - w), tn = (int)(x->tenant - t), slot = hint_slot;
+			if (slot < 0)
+				for (int k = 0; k < 4; k++)
+					if (owner_of_slot[k] == -2 || owner_of_slot[k] == -1) {
+						slot = k;
+						break;
+					}
+			if (owner_of_slot[slot] >= 0 && owner_of_slot[slot] != tn)
+				moves++;
+			owner_of_slot[slot] = tn;
+			sched_start(&s, x->tenant, 0, now);
+			running_tenant[i] = slot;
+			end[i] = now + 0.02;
+			hint = NULL;
+			hint_slot = -1;
+		}
+		/* finish the earliest running transaction */
+		int first = -1;
+		for (int i = 0; i < 16; i++)
+			if (running_tenant[i] >= 0 && (first < 0 || end[i] < end[first]))
+				first = i;
+		now = end[first];
+		int tn = first % 2;
+		sched_finish(&s, &t[tn], 0, now - 0.02, now);
+		done[tn]++;
+		hint = &t[tn];
+		hint_slot = running_tenant[first];
+		running_tenant[first] = -1;
+		sched_enqueue(&s, &w[first], &t[tn], 0, now, now);
+	}
+	double ratio = (double)done[0] / done[1];
+	cr_assert(ratio > 2.85 && ratio < 3.15, "weights 3:1 gave %.3f", ratio);
+	cr_assert(moves < 40, "slots moved between tenants %d times", moves);
+}
