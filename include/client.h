@@ -10,6 +10,7 @@
 #include "pool.h"
 
 struct client_login;
+struct txn_client;
 
 enum client_state { CL_STARTUP, CL_AUTH, CL_WAIT_WELCOME, CL_ACTIVE, CL_WAITING };
 
@@ -27,6 +28,7 @@ struct client {
 	struct client *cancel_next;
 	uint32_t id, cancel_pid, cancel_key;
 	char *vars[N_TRACK_VARS]; /* NULL: the pool's welcome value */
+	struct txn_client *txn;   /* transaction-pooling session state (txnpool.h), or NULL */
 	double connect_time, wait_start, last_activity;
 	char addr[46];
 	uint16_t port;

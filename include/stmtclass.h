@@ -34,6 +34,7 @@ enum stmt_kind {
 	SK_CREATE_DATABASE, /* CREATE DATABASE new ... [TEMPLATE name]: name is the template (""
 	                       none) */
 	SK_ALTER_DATABASE,  /* ALTER DATABASE name RENAME ...: name */
+	SK_ROLLBACK,        /* ROLLBACK / ABORT of the whole transaction (not TO SAVEPOINT) */
 };
 
 struct stmt_item {

@@ -17,6 +17,7 @@
 #include "md5auth.h"
 #include "scram.h"
 #include "server.h"
+#include "txnpool.h"
 #include "worker.h"
 
 enum login_auth { LA_NONE, LA_CLEARTEXT, LA_MD5, LA_SCRAM_FIRST, LA_SCRAM_FINAL };
@@ -125,6 +126,7 @@ void client_close(struct client *cl, const char *reason)
 	if (logged_in ? w->cfg->log_disconnections : w->cfg->log_connections)
 		clog(cl, LOG_LVL_LOG, "closing because: %s (age=%.0fs)", reason,
 		     worker_now(w) - cl->connect_time);
+	txn_client_closing(cl);
 	if (cl->server) {
 		struct server *srv = cl->server;
 		if (server_is_clean(srv)) {
@@ -147,6 +149,7 @@ void client_close(struct client *cl, const char *reason)
 	}
 	w->n_clients--;
 	login_free(cl);
+	txn_client_free(cl);
 	for (int i = 0; i < N_TRACK_VARS; i++) {
 		free(cl->vars[i]);
 		cl->vars[i] = NULL;
@@ -568,11 +571,15 @@ static enum pkt_action client_packet(struct conn *c, uint8_t type, const uint8_t
 	cl->last_activity = worker_now(w);
 	if (cl->discard)
 		return handle_discard(cl, type);
+	int txn = cl->pool->pool_mode != POOL_SESSION;
 	if (!cl->server) {
 		if (type == 'X') {
 			client_close(cl, "client close request");
 			return PKT_GONE;
 		}
+		int a = txn ? txn_client_unlinked(cl, type, p, total, avail) : -1;
+		if (a >= 0)
+			return (enum pkt_action)a;
 		int r = pool_request_server(cl);
 		if (c->closed)
 			return PKT_GONE;
@@ -582,6 +589,11 @@ static enum pkt_action client_packet(struct conn *c, uint8_t type, const uint8_t
 			return handle_discard(cl, type);
 	}
 	struct server *srv = cl->server;
+	if (txn && type != 'X') {
+		int a = txn_client_linked(cl, type, p, total, avail);
+		if (a >= 0)
+			return (enum pkt_action)a;
+	}
 	switch (type) {
 	case 'X':
 		client_close(cl, "client close request");

@@ -328,6 +328,12 @@ static void classify_one(const char *s, const char *e, struct stmt_item *it)
 	} else if (!strcmp(w, "alter")) {
 		if (accept_word(&l, "database") && next_word(&l, it->name, sizeof(it->name)))
 			it->kind = SK_ALTER_DATABASE;
+	} else if (!strcmp(w, "rollback") || !strcmp(w, "abort")) {
+		if (!accept_word(&l, "work"))
+			accept_word(&l, "transaction");
+		skip_space(&l);
+		if (l.p >= l.end || accept_word(&l, "and"))
+			it->kind = SK_ROLLBACK;
 	} else if (!strcmp(w, "listen")) {
 		if (next_word(&l, it->name, sizeof(it->name)))
 			it->kind = SK_LISTEN;

@@ -115,6 +115,11 @@ Test(stmtclass, databases_and_listen)
 	cr_assert(stmt_is_single(&si, SK_LISTEN));
 	cr_assert_str_eq(si.item[0].name, "cron_trigger");
 	cr_assert(single("UNLISTEN *", SK_UNLISTEN_ALL));
+	cr_assert(single("ROLLBACK", SK_ROLLBACK));
+	cr_assert(single("abort work", SK_ROLLBACK));
+	cr_assert(single("ROLLBACK AND CHAIN", SK_ROLLBACK));
+	cr_assert(!single("ROLLBACK TO SAVEPOINT a", SK_ROLLBACK));
+	cr_assert(!single("ROLLBACK PREPARED 'x'", SK_ROLLBACK));
 }
 
 Test(stmtclass, splitting)
