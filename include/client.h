@@ -11,6 +11,7 @@
 #include "pool.h"
 
 struct client_login;
+struct txn_client;
 
 /* CL_WAITING: in its pool's queue for a server; CL_GOV_WAIT: in the governor's queue for a slot,
  * or a statement held back by query_rate. */
@@ -30,6 +31,7 @@ struct client {
 	struct client *cancel_next;
 	uint32_t id, cancel_pid, cancel_key;
 	char *vars[N_TRACK_VARS]; /* NULL: the pool's welcome value */
+	struct txn_client *txn;   /* transaction-pooling session state (txnpool.h), or NULL */
 	double connect_time, wait_start, last_activity;
 	char addr[46];
 	uint16_t port;

@@ -11,6 +11,7 @@
 #define CFG_NAME_MAX   64  /* database / user names (PostgreSQL NAMEDATALEN) */
 #define CFG_SECRET_MAX 256 /* passwords and auth_file secrets */
 
+enum pin_policy { PIN_POLICY_PIN = 0, PIN_POLICY_ERROR };
 enum pool_mode { POOL_MODE_UNSET = -1, POOL_SESSION = 0, POOL_TRANSACTION, POOL_STATEMENT };
 enum auth_type {
 	AUTH_TYPE_TRUST = 0,
@@ -115,6 +116,8 @@ struct sluice_config {
 	int log_disconnections;
 	int log_pooler_errors;
 	int workers;
+	int max_prepared_statements; /* 0: named statements untracked */
+	int pin_policy;              /* enum pin_policy */
 
 	struct db_entry *dbs;
 	int n_dbs;

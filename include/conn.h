@@ -50,6 +50,8 @@ struct conn {
 	uint8_t is_server;
 	uint8_t post_pending; /* a PKT_FORWARD_POST message is still streaming */
 	uint32_t pkt_remain;  /* bytes of the current message still to stream */
+	uint32_t skip_prefix; /* set by packet(): drop this many leading bytes of a forwarded
+	                       * message (the handler already sent their replacement) */
 	uint8_t *rbuf;        /* slab buffer or NULL when empty */
 	uint32_t rlen;        /* bytes in rbuf */
 	uint32_t scan;        /* first byte not yet walked */
@@ -88,6 +90,12 @@ void conn_close(struct conn *c);
 void conn_try_read(struct conn *c);
 /* Point the write watcher back at the relay's writer (after a connect-completion callback). */
 void conn_restore_write_cb(struct conn *c);
+/* Hand the forward run walked so far to the destination now (before a handler writes its own
+ * bytes to the destination in the middle of a buffer). */
+void conn_flush_forward(struct conn *c);
+/* Send bytes to dst in order with everything queued for it: straight to the socket when
+ * nothing is pending, else into its out queue. Returns -1 if dst failed (and was closed). */
+int conn_send(struct conn *dst, const void *p, size_t len);
 /* Release c's receive buffer if nothing unprocessed is left in it. */
 void conn_release_rbuf(struct conn *c);
 

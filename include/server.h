@@ -10,6 +10,7 @@
 #include "pool.h"
 
 struct scram_client;
+struct txn_server;
 
 enum internal_kind { INTERNAL_NONE, INTERNAL_SET, INTERNAL_RESET, INTERNAL_CHECK };
 
@@ -30,6 +31,7 @@ struct server {
 	double connect_time, state_since, request_time, last_used;
 	struct scram_client *scram;
 	struct welcome *welcome; /* collected during login when the pool has none yet */
+	struct txn_server *txn;  /* transaction-pooling state (txnpool.h), or NULL */
 	ev_timer connect_timer;
 };
 

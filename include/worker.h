@@ -10,6 +10,7 @@
 #include "config.h"
 #include "gov.h"
 #include "list.h"
+#include "pscache.h"
 #include "slab.h"
 
 struct runtime;
@@ -31,6 +32,11 @@ struct worker_stats {
 	uint64_t clients_accepted, clients_refused, logins_ok, logins_failed;
 	uint64_t server_connects, server_connect_failures;
 	uint64_t xacts, queries, wait_timeouts, bytes_in, bytes_out;
+	/* Transaction pooling (txnpool.h): servers dropped after the server ended them while idle,
+	 * idle servers closed for DROP/CREATE/ALTER DATABASE, pins by class, prepared statements
+	 * prepared on servers / answered from a server's cache / evicted. */
+	uint64_t idle_server_drops, db_cmd_closes, pins[4];
+	uint64_t ps_server_prepares, ps_local_parses, ps_evictions;
 };
 
 struct worker {
@@ -67,7 +73,8 @@ struct worker {
 	int shutdown;                     /* 0, or 1 safe (finish transactions), 2 fast */
 	uint32_t next_client_id, next_server_id;
 	struct worker_stats stats;
-	struct gov_state gov; /* tenants, classes, rate-delay timer */
+	struct gov_state gov;      /* tenants, classes, rate-delay timer */
+	struct ps_registry ps_reg; /* protocol-level prepared statements by body (pscache.h) */
 };
 
 /* Create the worker's loop and open its listeners; -1 with a logged reason on failure. */

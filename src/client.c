@@ -17,6 +17,7 @@
 #include "md5auth.h"
 #include "scram.h"
 #include "server.h"
+#include "txnpool.h"
 #include "worker.h"
 
 enum login_auth { LA_NONE, LA_CLEARTEXT, LA_MD5, LA_SCRAM_FIRST, LA_SCRAM_FINAL };
@@ -149,6 +150,7 @@ void client_close(struct client *cl, const char *reason)
 	if (logged_in ? w->cfg->log_disconnections : w->cfg->log_connections)
 		clog(cl, LOG_LVL_LOG, "closing because: %s (age=%.0fs)", reason,
 		     worker_now(w) - cl->connect_time);
+	txn_client_closing(cl);
 	if (cl->server) {
 		struct server *srv = cl->server;
 		if (server_is_clean(srv)) {
@@ -172,6 +174,7 @@ void client_close(struct client *cl, const char *reason)
 	}
 	w->n_clients--;
 	login_free(cl);
+	txn_client_free(cl);
 	for (int i = 0; i < N_TRACK_VARS; i++) {
 		free(cl->vars[i]);
 		cl->vars[i] = NULL;
@@ -612,11 +615,15 @@ static enum pkt_action client_packet(struct conn *c, uint8_t type, const uint8_t
 	cl->last_activity = worker_now(w);
 	if (cl->discard)
 		return handle_discard(cl, type);
+	int txn = cl->pool->pool_mode != POOL_SESSION;
 	if (!cl->server) {
 		if (type == 'X') {
 			client_close(cl, "client close request");
 			return PKT_GONE;
 		}
+		int a = txn ? txn_client_unlinked(cl, type, p, total, avail) : -1;
+		if (a >= 0)
+			return (enum pkt_action)a;
 		if (!cl->gov.holding) {
 			uint32_t have = avail < total ? avail : total;
 			enum gov_verdict v = gov_admit(cl, type, p + PKT_HDR_LEN,
@@ -640,6 +647,11 @@ static enum pkt_action client_packet(struct conn *c, uint8_t type, const uint8_t
 	/* query_rate: a statement over the tenant's rate waits here, before anything is counted. */
 	if ((type == 'Q' || type == 'E') && gov_statement(cl))
 		return PKT_PAUSE;
+	if (txn && type != 'X') {
+		int a = txn_client_linked(cl, type, p, total, avail);
+		if (a >= 0)
+			return (enum pkt_action)a;
+	}
 	switch (type) {
 	case 'X':
 		client_close(cl, "client close request");

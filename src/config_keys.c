@@ -38,6 +38,7 @@ struct key_def {
 };
 
 static const char *const pool_mode_names[] = {"session", "transaction", "statement", NULL};
+static const char *const pin_policy_names[] = {"pin", "error", NULL};
 static const char *const auth_type_names[] = {"trust", "any",           "plain",
                                               "md5",   "scram-sha-256", NULL};
 static const char *const auth_type_unsupported[] = {"hba", "cert", "peer", "pam", "ldap", NULL};
@@ -50,6 +51,7 @@ static const char *const auth_type_unsupported[] = {"hba", "cert", "peer", "pam"
 #define G_TIMEOUT "Client timeouts"
 #define G_PROTO   "Protocol"
 #define G_LOG     "Logging and process"
+#define G_TXN     "Transaction pooling"
 #define DUR_MAX   2147483647.0
 
 static const struct key_def keys[] = {
@@ -154,6 +156,20 @@ static const struct key_def keys[] = {
      "Packet buffer size in bytes. The default 4096 is PgBouncer's and is kept for "
      "compatibility; sluice's own relay buffer is 16384 bytes by default."},
 
+    /* Transaction pooling */
+    {"max_prepared_statements", KT_INT, OFF(max_prepared_statements), "200", 0, 1000000, 1, G_TXN,
+     NULL, NULL,
+     "Protocol-level prepared statements in transaction and statement mode (PgBouncer 1.21+ "
+     "meaning): clients' named statements are tracked and prepared on whichever server "
+     "connection runs them, under sluice's own names, keeping at most this many per server "
+     "connection (least recently used closed first). 0: named statements pass through "
+     "untracked, as before PgBouncer 1.21."},
+    {"pin_policy", KT_ENUM, OFF(pin_policy), "pin", 0, 0, 1, G_TXN, pin_policy_names, NULL,
+     "In transaction and statement mode, what to do with features that need one backend for "
+     "the whole session (session advisory locks, CREATE TEMP TABLE, DECLARE ... WITH HOLD, SQL "
+     "PREPARE): `pin` keeps the client on its server connection until the state is gone, "
+     "`error` refuses the statement with SQLSTATE 0A000."},
+
     /* Logging and process */
     {"logfile", KT_PATH, OFF(logfile), "", 0, 0, 1, G_LOG, NULL, NULL,
      "Also append the log to this file (relative: to the config file's directory). Empty: "
@@ -193,7 +209,6 @@ static const char *const pgbouncer_only_keys[] = {"user",
                                                   "server_round_robin",
                                                   "disable_pqexec",
                                                   "application_name_add_host",
-                                                  "max_prepared_statements",
                                                   "track_extra_parameters",
                                                   "sbuf_loopcnt",
                                                   "suspend_timeout",

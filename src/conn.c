@@ -137,6 +137,17 @@ static void conn_flush_run(struct conn *c)
 	}
 }
 
+void conn_flush_forward(struct conn *c)
+{
+	if (c->rbuf)
+		conn_flush_run(c);
+}
+
+int conn_send(struct conn *dst, const void *p, size_t len)
+{
+	return conn_send_to(dst, p, len);
+}
+
 void conn_link(struct conn *c, struct conn *dst)
 {
 	conn_unlink(c);
@@ -208,6 +219,20 @@ void conn_process(struct conn *c)
 		enum pkt_action act = c->ops->packet(c, type, p, total, here);
 		if (c->closed || act == PKT_GONE)
 			break;
+		if (c->skip_prefix && (act == PKT_FORWARD || act == PKT_FORWARD_POST)) {
+			/* The handler replaced the start of this message (or all of it). */
+			uint32_t k = c->skip_prefix;
+			c->skip_prefix = 0;
+			if (k >= total) {
+				act = PKT_SKIP;
+			} else {
+				conn_flush_run(c);
+				c->scan += k;
+				c->send_pos = c->scan;
+				here -= k;
+				total -= k;
+			}
+		}
 		switch (act) {
 		case PKT_FORWARD:
 		case PKT_FORWARD_POST:

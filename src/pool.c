@@ -9,6 +9,7 @@
 #include "client.h"
 #include "log.h"
 #include "server.h"
+#include "txnpool.h"
 #include "worker.h"
 
 static int login_failing(struct pool *pool);
@@ -257,6 +258,10 @@ int pool_request_server(struct client *cl)
 		return -1;
 	}
 	struct list *last = pool->servers[SL_IDLE].prev;
+	/* Skip servers the server side ended while they sat idle (pg_terminate_backend). */
+	while (last != &pool->servers[SL_IDLE] &&
+	       !txn_server_alive(list_entry(last, struct server, node)))
+		last = pool->servers[SL_IDLE].prev;
 	if (last != &pool->servers[SL_IDLE]) {
 		/* Most recently used first: its caches are warm and the rest can age out. */
 		struct server *srv = list_entry(last, struct server, node);
@@ -371,6 +376,12 @@ void pool_release_server(struct client *cl)
 	conn_unlink(&cl->c);
 	conn_unlink(&srv->c);
 	srv->last_used = worker_now(w);
+	if (txn_server_dirty(srv)) {
+		server_close(srv, "session state sluice cannot restore");
+		if (pool->n_waiting)
+			pool_launch(pool, 0);
+		return;
+	}
 	if (worker_now(w) - srv->connect_time >= cfg->server_lifetime) { /* 0: use once */
 		server_close(srv, "server lifetime over");
 		if (pool->n_waiting)

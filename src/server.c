@@ -20,6 +20,7 @@
 #include "log.h"
 #include "md5auth.h"
 #include "scram.h"
+#include "txnpool.h"
 #include "worker.h"
 
 static const struct conn_ops server_ops;
@@ -60,6 +61,7 @@ void server_close(struct server *srv, const char *reason)
 		slog(srv, LOG_LVL_LOG, "closing because: %s (age=%.0fs)", reason,
 		     worker_now(w) - srv->connect_time);
 	free_login_state(srv);
+	txn_server_free(srv);
 	list_del(&srv->node);
 	pool->n_servers[srv->list]--;
 	pool->db->server_count--;
@@ -100,7 +102,7 @@ void server_internal_query(struct server *srv, enum internal_kind kind, const ch
 
 void server_link(struct server *srv, struct client *cl)
 {
-	char sql[1024];
+	char sql[8192];
 	size_t n = 0;
 	srv->client = cl;
 	cl->server = srv;
@@ -133,6 +135,9 @@ void server_link(struct server *srv, struct client *cl)
 			srv->gov_stmt_ms = want;
 		}
 	}
+	/* Then the client's own tracked session state (an explicit SET of the client wins). */
+	if (cl->pool->pool_mode != POOL_SESSION)
+		n += txn_link_sql(srv, cl, sql + n, sizeof(sql) - n);
 	if (n)
 		server_internal_query(srv, INTERNAL_SET, sql);
 }
@@ -445,6 +450,12 @@ static enum pkt_action server_packet(struct conn *c, uint8_t type, const uint8_t
 	if (srv->internal_rfq)
 		return internal_packet(srv, type, p, total);
 	if (srv->client) {
+		enum pkt_action act = PKT_FORWARD;
+		if (srv->txn) {
+			act = (enum pkt_action)txn_server_msg(srv, type, p, total);
+			if (act == PKT_SKIP || act == PKT_GONE)
+				return act;
+		}
 		if (type == 'Z') {
 			srv->txn_status = p[5];
 			srv->state_since = worker_now(c->w);
@@ -454,7 +465,7 @@ static enum pkt_action server_packet(struct conn *c, uint8_t type, const uint8_t
 		}
 		if (type == 'S')
 			note_param(srv, p + PKT_HDR_LEN, total - PKT_HDR_LEN, 1);
-		return PKT_FORWARD;
+		return act;
 	}
 	/* Unlinked server: only asynchronous messages are expected. */
 	switch (type) {
@@ -466,6 +477,7 @@ static enum pkt_action server_packet(struct conn *c, uint8_t type, const uint8_t
 		error_text(p + PKT_HDR_LEN, total - PKT_HDR_LEN, msg, sizeof(msg), state);
 		char why[300];
 		snprintf(why, sizeof(why), "server sent an error while idle: %s %s", state, msg);
+		txn_note_idle_drop(srv, why);
 		server_close(srv, why);
 		return PKT_GONE;
 	}
@@ -482,8 +494,9 @@ static enum pkt_action server_packet(struct conn *c, uint8_t type, const uint8_t
 static void server_post(struct conn *c)
 {
 	struct server *srv = (struct server *)c;
+	txn_server_post(srv);
 	struct client *cl = srv->client;
-	if (!cl || srv->expected_rfq > 0 || srv->unsynced)
+	if (!cl || srv->expected_rfq > 0 || srv->unsynced || srv->c.closed)
 		return;
 	struct pool *pool = srv->pool;
 	if (pool->pool_mode == POOL_STATEMENT && srv->txn_status != 'I') {
@@ -491,6 +504,8 @@ static void server_post(struct conn *c)
 		             "transaction blocks not allowed in statement pooling mode");
 		return;
 	}
+	if (cl->txn && txn_client_pinned(cl))
+		return; /* session objects live on this server: the client keeps it */
 	if (pool->pool_mode != POOL_SESSION && srv->txn_status == 'I') {
 		pool->stat_xacts++;
 		c->w->stats.xacts++;
@@ -510,6 +525,8 @@ static void server_failed(struct conn *c, const char *reason)
 		login_failed(srv, msg);
 		return;
 	}
+	if (!srv->client)
+		txn_note_idle_drop(srv, reason);
 	server_close(srv, reason);
 }
 

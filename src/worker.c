@@ -400,6 +400,7 @@ void worker_join(struct worker *w)
 	pthread_join(w->thread, NULL);
 	gov_worker_free(w);
 	pool_free_all(w);
+	ps_reg_free(&w->ps_reg);
 	free(w->cancel_tab);
 	slab_destroy(&w->bufs);
 	config_free((struct sluice_config *)w->cfg);
