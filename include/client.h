@@ -25,6 +25,7 @@ struct client {
 	enum client_state state;
 	uint8_t discard; /* skipping the rest of a refused transaction start */
 	uint8_t is_unix;
+	uint8_t served; /* has had a server linked at least once (drain: first transaction) */
 	struct pool *pool;
 	struct server *server;
 	struct client_login *login; /* only during login */

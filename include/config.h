@@ -102,6 +102,7 @@ struct sluice_config {
 	double client_idle_timeout;
 	double idle_transaction_timeout;
 	double query_timeout;
+	double shutdown_timeout;
 	char *ignore_startup_parameters; /* comma-separated list */
 	int max_packet_size;
 	int pkt_buf;

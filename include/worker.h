@@ -18,7 +18,12 @@ struct client;
 
 #define MAX_LISTENERS 16
 
-enum worker_msg_type { WMSG_RELOAD, WMSG_SHUTDOWN_FAST, WMSG_SHUTDOWN_SAFE };
+enum worker_msg_type { WMSG_RELOAD, WMSG_SHUTDOWN_FAST, WMSG_SHUTDOWN_SAFE, WMSG_DRAIN };
+
+/* worker.shutdown: SAFE is PgBouncer's SIGINT (wait for servers to be released, serve nothing
+ * new); FAST closes everything now; DRAIN (SIGTERM, SHUTDOWN WAIT_FOR_CLIENTS) keeps serving
+ * queued and first transactions and closes each client at its next transaction boundary. */
+enum worker_shutdown { SHUTDOWN_NONE, SHUTDOWN_SAFE, SHUTDOWN_FAST, SHUTDOWN_DRAIN };
 
 /* A control-plane message to a worker (config snapshot handover, shutdown). */
 struct worker_msg {
@@ -70,7 +75,9 @@ struct worker {
 	struct worker_msg *inbox;
 
 	unsigned char scram_mock_key[32]; /* per process run: stable mock salts for unknown users */
-	int shutdown;                     /* 0, or 1 safe (finish transactions), 2 fast */
+	int shutdown;                     /* enum worker_shutdown */
+	double drain_started, drain_deadline_hit; /* loop times; 0 = not yet */
+	int n_cancels;                            /* cancel requests being forwarded */
 	uint32_t next_client_id, next_server_id;
 	struct worker_stats stats;
 	struct gov_state gov;      /* tenants, classes, rate-delay timer */

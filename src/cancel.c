@@ -66,6 +66,7 @@ static void cancel_done(struct cancel_req *req)
 {
 	ev_io_stop(req->w->loop, &req->io);
 	ev_timer_stop(req->w->loop, &req->timer);
+	req->w->n_cancels--;
 	close(req->fd);
 	free(req);
 }
@@ -128,5 +129,6 @@ void cancel_forward(struct client *cl)
 	req->timer.data = req;
 	ev_io_start(w->loop, &req->io);
 	ev_timer_start(w->loop, &req->timer);
+	w->n_cancels++;
 	clog(cl, LOG_LVL_LOG, "forwarding cancel request to %u", srv->id);
 }

@@ -13,6 +13,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "drain.h"
 #include "log.h"
 #include "md5auth.h"
 #include "scram.h"
@@ -544,7 +545,7 @@ static enum pkt_action handle_startup(struct client *cl, const uint8_t *p, uint3
 		client_fatal(cl, "53300", "no more connections allowed (max_client_conn)");
 		return PKT_GONE;
 	}
-	if (w->shutdown) {
+	if (w->shutdown && w->shutdown != SHUTDOWN_DRAIN) {
 		client_fatal(cl, "57P01", "sluice is shutting down");
 		return PKT_GONE;
 	}
@@ -621,6 +622,12 @@ static enum pkt_action client_packet(struct conn *c, uint8_t type, const uint8_t
 			client_close(cl, "client close request");
 			return PKT_GONE;
 		}
+		/* Before anything answers it locally: while draining, a connection check is
+		 * where a pooled client learns to reconnect elsewhere. */
+		if (w->shutdown == SHUTDOWN_DRAIN &&
+		    drain_refuse_start(cl, type, p + PKT_HDR_LEN,
+		                       (avail < total ? avail : total) - PKT_HDR_LEN))
+			return PKT_GONE;
 		int a = txn ? txn_client_unlinked(cl, type, p, total, avail) : -1;
 		if (a >= 0)
 			return (enum pkt_action)a;

@@ -136,6 +136,10 @@ static const struct key_def keys[] = {
     /* Client timeouts */
     {"client_login_timeout", KT_DURATION, OFF(client_login_timeout), "60", 0, DUR_MAX, 1, G_TIMEOUT,
      NULL, NULL, "Drop a client that has not finished logging in after this long; 0: never."},
+    {"shutdown_timeout", KT_DURATION, OFF(shutdown_timeout), "30", 0, DUR_MAX, 1, G_TIMEOUT, NULL,
+     NULL,
+     "Longest drain (SIGTERM, SHUTDOWN WAIT_FOR_CLIENTS): then running queries are cancelled "
+     "and every client is closed with 57P01; 0: wait for every client."},
     {"query_wait_timeout", KT_DURATION, OFF(query_wait_timeout), "120", 0, DUR_MAX, 1, G_TIMEOUT,
      NULL, NULL, "Drop a client whose query waited this long for a server connection; 0: never."},
     {"client_idle_timeout", KT_DURATION, OFF(client_idle_timeout), "0", 0, DUR_MAX, 1, G_TIMEOUT,

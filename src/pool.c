@@ -222,7 +222,7 @@ static int evict_idle(struct pool *pool, int same_db)
 int pool_launch(struct pool *pool, int allow_reserve)
 {
 	struct worker *w = pool->w;
-	if (w->shutdown)
+	if (w->shutdown && w->shutdown != SHUTDOWN_DRAIN)
 		return 0;
 	int limit = pool->pool_size + (allow_reserve ? pool->reserve_pool : 0);
 	if (pool_server_total(pool) >= limit)
@@ -253,7 +253,7 @@ int pool_request_server(struct client *cl)
 {
 	struct pool *pool = cl->pool;
 	struct worker *w = pool->w;
-	if (w->shutdown) {
+	if (w->shutdown && w->shutdown != SHUTDOWN_DRAIN) {
 		client_fatal(cl, "57P01", "sluice is shutting down");
 		return -1;
 	}
@@ -337,7 +337,7 @@ void pool_server_ready(struct server *srv)
 	struct worker *w = pool->w;
 	if (srv->c.closed)
 		return;
-	if (w->shutdown) {
+	if (w->shutdown && w->shutdown != SHUTDOWN_DRAIN) {
 		server_close(srv, "shutting down");
 		return;
 	}

@@ -78,8 +78,14 @@ static void signal_cb(struct ev_loop *loop, ev_signal *s, int revents)
 		log_info("got SIGINT, shutting down safely (again for immediate)");
 		rt->shutdown_requested = 1;
 		post_simple(rt, WMSG_SHUTDOWN_SAFE);
+	} else if (s->signum == SIGTERM && !rt->shutdown_requested) {
+		/* Kubernetes and systemd send SIGTERM to stop a service: drain, do not drop. */
+		log_info("got SIGTERM, draining (again for immediate)");
+		rt->shutdown_requested = 1;
+		post_simple(rt, WMSG_DRAIN);
 	} else {
-		log_info("got %s, shutting down", s->signum == SIGTERM ? "SIGTERM" : "SIGINT");
+		log_info("got %s again, shutting down now",
+		         s->signum == SIGTERM ? "SIGTERM" : "SIGINT");
 		rt->shutdown_requested = 2;
 		post_simple(rt, WMSG_SHUTDOWN_FAST);
 	}

@@ -106,6 +106,7 @@ void server_link(struct server *srv, struct client *cl)
 	size_t n = 0;
 	srv->client = cl;
 	cl->server = srv;
+	cl->served = 1;
 	conn_link(&cl->c, &srv->c);
 	conn_link(&srv->c, &cl->c);
 	pool_server_move(srv, SL_ACTIVE);

@@ -17,6 +17,7 @@
 #include <openssl/rand.h>
 
 #include "client.h"
+#include "drain.h"
 #include "log.h"
 #include "pool.h"
 #include "runtime.h"
@@ -265,8 +266,11 @@ static void janitor_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	(void)revents;
 	pool_janitor(w);
 	gov_janitor(w);
-	if (w->shutdown == 1 && !safe_shutdown_step(w)) {
+	if (w->shutdown == SHUTDOWN_SAFE && !safe_shutdown_step(w)) {
 		log_info("all transactions finished, exiting");
+		ev_break(loop, EVBREAK_ALL);
+	} else if (w->shutdown == SHUTDOWN_DRAIN && !drain_step(w)) {
+		log_info("drain complete after %.1f s, exiting", worker_now(w) - w->drain_started);
 		ev_break(loop, EVBREAK_ALL);
 	}
 }
@@ -300,12 +304,18 @@ static void inbox_cb(struct ev_loop *loop, ev_async *a, int revents)
 		case WMSG_SHUTDOWN_SAFE:
 			if (!w->shutdown) {
 				log_info("safe shutdown: waiting for transactions to finish");
-				w->shutdown = 1;
+				w->shutdown = SHUTDOWN_SAFE;
 				listeners_close(w);
 			}
 			break;
+		case WMSG_DRAIN:
+			if (!w->shutdown) {
+				listeners_close(w);
+				drain_start(w);
+			}
+			break;
 		case WMSG_SHUTDOWN_FAST:
-			w->shutdown = 2;
+			w->shutdown = SHUTDOWN_FAST;
 			listeners_close(w);
 			close_all(w, "terminating connection due to administrator command");
 			ev_break(loop, EVBREAK_ALL);

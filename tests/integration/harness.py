@@ -491,6 +491,10 @@ class Pooler:
             'listen_backlog': 4096,
             'server_login_retry': 1,
         }
+        if not OPTS.pgbouncer:
+            # SIGTERM drains (tests stop poolers with it): do not let a test's leftover
+            # session clients hold the end of every test for the default 30 s.
+            self.settings['shutdown_timeout'] = 2
         self.settings.update(settings)
         self.proc = None
         self.expected_exit = False
