@@ -103,6 +103,8 @@ struct sluice_config {
 	double idle_transaction_timeout;
 	double query_timeout;
 	double shutdown_timeout;
+	double failover_hold_timeout;
+	double health_check_period;
 	char *ignore_startup_parameters; /* comma-separated list */
 	int max_packet_size;
 	int pkt_buf;

@@ -93,6 +93,8 @@ struct pool {
 	int pool_mode, pool_size, min_pool_size, reserve_pool, max_db_connections;
 
 	double last_connect_failure; /* loop time of the last failed server login, 0 if none */
+	double holding_since;        /* transactions held since this time (server away), 0 = no */
+	int last_failure_transient;
 	char last_error[256];
 
 	uint64_t stat_xacts, stat_queries, stat_wait_us, stat_waits;
@@ -116,8 +118,12 @@ void pool_release_server(struct client *cl);
 void pool_unwait(struct client *cl);
 /* Open a server connection for pool if the limits allow; returns 1 if one was started. */
 int pool_launch(struct pool *pool, int allow_reserve);
-/* A server login failed: fail waiters if nothing else can serve them. */
-void pool_connect_failed(struct pool *pool, const char *why);
+/* A server login failed: fail waiters if nothing else can serve them, or — transient failures
+ * (unreachable, restarting) with failover_hold_timeout > 0 — hold them while sluice retries every
+ * health_check_period. */
+void pool_connect_failed(struct pool *pool, const char *why, int transient);
+/* A server login succeeded: end a hold (logs how long the server was away). */
+void pool_server_back(struct pool *pool);
 /* Periodic work: timeouts, reserve pool, min_pool_size, idle server lifetime. */
 void pool_janitor(struct worker *w);
 /* Move srv to list l of its pool (one function owns state changes and counts). */

@@ -282,6 +282,7 @@ static void login_done(struct client *cl)
 		return;
 	}
 	if (!pool_server_total(pool) && pool->last_connect_failure &&
+	    !(pool->last_failure_transient && w->cfg->failover_hold_timeout > 0) &&
 	    worker_now(w) - pool->last_connect_failure < w->cfg->server_login_retry) {
 		char msg[400];
 		snprintf(msg, sizeof(msg),

@@ -130,6 +130,14 @@ static const struct key_def keys[] = {
      NULL, NULL, "Close a server connection left unused this long; 0: never."},
     {"server_connect_timeout", KT_DURATION, OFF(server_connect_timeout), "15", 0, DUR_MAX, 1,
      G_SERVER, NULL, NULL, "Give up on a server connect plus login that takes longer than this."},
+    {"failover_hold_timeout", KT_DURATION, OFF(failover_hold_timeout), "30", 0, DUR_MAX, 1,
+     G_SERVER, NULL, NULL,
+     "While the server cannot be reached (restart, failover), hold new transactions this long "
+     "instead of failing them, retrying every health_check_period; 0: fail at once "
+     "(PgBouncer's behaviour)."},
+    {"health_check_period", KT_DURATION, OFF(health_check_period), "1", 0.01, DUR_MAX, 1, G_SERVER,
+     NULL, NULL,
+     "How often an unreachable server is tried again while transactions are held for it."},
     {"server_login_retry", KT_DURATION, OFF(server_login_retry), "15", 0, DUR_MAX, 1, G_SERVER,
      NULL, NULL, "After a failed server connect or login, wait this long before trying again."},
 

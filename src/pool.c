@@ -13,6 +13,7 @@
 #include "worker.h"
 
 static int login_failing(struct pool *pool);
+static int holding(const struct pool *pool);
 
 static const char *const track_names[N_TRACK_VARS] = {
     "application_name", "client_encoding", "DateStyle",
@@ -276,7 +277,7 @@ int pool_request_server(struct client *cl)
 			server_link(srv, cl);
 			return 0;
 		}
-	} else if (login_failing(pool)) {
+	} else if (login_failing(pool) && !holding(pool)) {
 		char msg[400], detail[100];
 		snprintf(msg, sizeof(msg), "server unreachable: %s", pool->last_error);
 		snprintf(detail, sizeof(detail),
@@ -290,16 +291,29 @@ int pool_request_server(struct client *cl)
 	list_del(&cl->node);
 	list_append(&pool->waiting, &cl->node);
 	pool->n_waiting++;
-	if (pool->n_servers[SL_LOGIN] + pool->n_servers[SL_TESTING] < pool->n_waiting)
+	if (pool->n_servers[SL_LOGIN] + pool->n_servers[SL_TESTING] < pool->n_waiting &&
+	    !login_failing(pool))
 		pool_launch(pool, 0);
 	return cl->state == CL_WAITING ? 1 : -1;
+}
+
+/* Transactions for this pool wait for the server to come back rather than fail. */
+static int holding(const struct pool *pool)
+{
+	return pool->last_failure_transient && pool->w->cfg->failover_hold_timeout > 0;
 }
 
 static int login_failing(struct pool *pool)
 {
 	struct worker *w = pool->w;
+	const struct sluice_config *cfg = w->cfg;
+	/* While holding, try again every health_check_period (a restart or failover is
+	 * usually over in seconds); otherwise PgBouncer's server_login_retry. */
+	double retry = holding(pool) && cfg->health_check_period < cfg->server_login_retry
+	                   ? cfg->health_check_period
+	                   : cfg->server_login_retry;
 	return !pool_server_total(pool) && pool->last_connect_failure &&
-	       worker_now(w) - pool->last_connect_failure < w->cfg->server_login_retry;
+	       worker_now(w) - pool->last_connect_failure < retry;
 }
 
 /* Another pool of the same user (or database) that needs a server connection and cannot open one
@@ -398,14 +412,25 @@ void pool_release_server(struct client *cl)
 	pool_server_ready(srv);
 }
 
-void pool_connect_failed(struct pool *pool, const char *why)
+void pool_connect_failed(struct pool *pool, const char *why, int transient)
 {
 	struct worker *w = pool->w;
 	struct list *it, *n;
 	pool->last_connect_failure = worker_now(w);
+	pool->last_failure_transient = transient;
 	snprintf(pool->last_error, sizeof(pool->last_error), "%s", why);
 	if (pool_server_total(pool))
 		return; /* others can still serve the waiters */
+	if (holding(pool)) {
+		if (!pool->holding_since) {
+			pool->holding_since = worker_now(w);
+			log_warn("%s/%s: server unreachable (%s): holding %d waiting transactions "
+			         "for up to %g s (failover_hold_timeout), retrying every %g s",
+			         pool->db->entry.name, pool->user->name, why, pool->n_waiting,
+			         w->cfg->failover_hold_timeout, w->cfg->health_check_period);
+		}
+		return; /* the janitor retries and sheds what waited longer than the hold */
+	}
 	list_for_each_safe(it, n, &pool->waiting)
 	{
 		struct client *cl = list_entry(it, struct client, node);
@@ -422,6 +447,18 @@ void pool_connect_failed(struct pool *pool, const char *why)
 	}
 }
 
+void pool_server_back(struct pool *pool)
+{
+	struct worker *w = pool->w;
+	if (!pool->holding_since)
+		return;
+	log_info("%s/%s: server reachable again after %.0f ms; releasing %d held transactions",
+	         pool->db->entry.name, pool->user->name,
+	         (worker_now(w) - pool->holding_since) * 1000, pool->n_waiting);
+	pool->holding_since = 0;
+	pool->last_failure_transient = 0;
+}
+
 static void janitor_pool(struct pool *pool)
 {
 	struct worker *w = pool->w;
@@ -432,6 +469,17 @@ static void janitor_pool(struct pool *pool)
 	list_for_each_safe(it, n, &pool->waiting)
 	{
 		struct client *cl = list_entry(it, struct client, node);
+		if (pool->holding_since && now - cl->wait_start > cfg->failover_hold_timeout) {
+			char msg[400];
+			snprintf(msg, sizeof(msg),
+			         "server unreachable for %.0f s (failover_hold_timeout = %g s): %s",
+			         now - pool->holding_since, cfg->failover_hold_timeout,
+			         pool->last_error);
+			client_fail_request(
+			    cl, "08006", msg,
+			    "The transaction was not started; it is safe to retry.");
+			continue;
+		}
 		if (cfg->query_wait_timeout > 0 && now - cl->wait_start > cfg->query_wait_timeout) {
 			char msg[200];
 			w->stats.wait_timeouts++;
@@ -450,7 +498,13 @@ static void janitor_pool(struct pool *pool)
 		if (cfg->client_login_timeout > 0 &&
 		    now - cl->connect_time > cfg->client_login_timeout)
 			client_fatal(cl, "08006", "client_login_timeout (server down?)");
+		else if (pool->holding_since && now - cl->connect_time > cfg->failover_hold_timeout)
+			client_fatal(cl, "08006", "server unreachable (failover_hold_timeout)");
 	}
+	/* A first login held for an unreachable server: try again when the retry interval says. */
+	if (!list_empty(&pool->welcome_waiters) && !pool->n_servers[SL_LOGIN] &&
+	    !login_failing(pool))
+		pool_launch(pool, 1);
 	/* Reserve pool: a waiter waited long enough to be allowed an extra connection. */
 	struct list *first = list_first(&pool->waiting);
 	if (first) {

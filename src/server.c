@@ -153,13 +153,20 @@ static const char *server_secret(struct server *srv)
 	return config_find_secret(srv->c.w->cfg, srv->pool->server_user);
 }
 
-static void login_failed(struct server *srv, const char *why)
+/* transient: the server could not be reached or is (re)starting — worth holding transactions
+ * for (failover_hold_timeout); otherwise (authentication, unknown database) fail at once. */
+static void login_failed_as(struct server *srv, const char *why, int transient)
 {
 	struct pool *pool = srv->pool;
 	srv->c.w->stats.server_connect_failures++;
 	slog(srv, LOG_LVL_WARNING, "server login failed: %s", why);
 	server_close(srv, "server login failed");
-	pool_connect_failed(pool, why);
+	pool_connect_failed(pool, why, transient);
+}
+
+static void login_failed(struct server *srv, const char *why)
+{
+	login_failed_as(srv, why, 0);
 }
 
 static int handle_auth(struct server *srv, const uint8_t *body, uint32_t len)
@@ -349,15 +356,21 @@ static enum pkt_action login_packet(struct server *srv, uint8_t type, const uint
 	case 'E': {
 		char msg[256], state[6];
 		error_text(body, len, msg, sizeof(msg), state);
-		/* Clients waiting for this pool's first login learn why it failed. */
+		/* Starting up or shutting down (57P0x), cannot connect now (08xxx), too many
+		 * connections (53300): a restart or failover in progress, worth waiting for. */
+		int transient = !strncmp(state, "57P0", 4) || !strncmp(state, "08", 2) ||
+		                !strcmp(state, "53300");
+		/* Clients waiting for this pool's first login learn why it failed, unless they
+		 * are held for the server to come back. */
 		struct list *it, *n;
-		list_for_each_safe(it, n, &pool->welcome_waiters)
-		{
-			struct client *cl = list_entry(it, struct client, node);
-			if (pool_server_total(pool) <= 1)
-				client_fatal(cl, state, msg);
-		}
-		login_failed(srv, msg);
+		if (!transient || srv->c.w->cfg->failover_hold_timeout <= 0)
+			list_for_each_safe(it, n, &pool->welcome_waiters)
+			{
+				struct client *cl = list_entry(it, struct client, node);
+				if (pool_server_total(pool) <= 1)
+					client_fatal(cl, state, msg);
+			}
+		login_failed_as(srv, msg, transient);
 		return PKT_GONE;
 	}
 	case 'Z':
@@ -367,6 +380,7 @@ static enum pkt_action login_packet(struct server *srv, uint8_t type, const uint
 			pool_set_welcome(pool, srv->welcome);
 		free_login_state(srv);
 		pool->last_connect_failure = 0;
+		pool_server_back(pool);
 		if (srv->c.w->cfg->log_connections)
 			slog(srv, LOG_LVL_LOG, "login ok (connect took %.0f ms)",
 			     (worker_now(srv->c.w) - srv->connect_time) * 1000);
@@ -523,7 +537,7 @@ static void server_failed(struct conn *c, const char *reason)
 		         !strcmp(reason, "unexpected eof")
 		             ? "server closed the connection during login"
 		             : reason);
-		login_failed(srv, msg);
+		login_failed_as(srv, msg, 1);
 		return;
 	}
 	if (!srv->client)
@@ -552,7 +566,7 @@ static void connect_done_cb(struct ev_loop *loop, ev_io *io, int revents)
 	if (err) {
 		char msg[200];
 		snprintf(msg, sizeof(msg), "connect failed: %s", strerror(err));
-		login_failed(srv, msg);
+		login_failed_as(srv, msg, 1);
 		return;
 	}
 	srv->connecting = 0;
@@ -647,13 +661,13 @@ struct server *server_connect(struct pool *pool)
 	socklen_t sl = 0;
 	char err[256];
 	if (server_resolve(&pool->db->entry, &ss, &sl, err, sizeof(err)) < 0) {
-		pool_connect_failed(pool, err);
+		pool_connect_failed(pool, err, 1);
 		return NULL;
 	}
 	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		snprintf(err, sizeof(err), "socket: %s", strerror(errno));
-		pool_connect_failed(pool, err);
+		pool_connect_failed(pool, err, 1);
 		return NULL;
 	}
 	if (ss.ss_family != AF_UNIX) {
@@ -665,7 +679,7 @@ struct server *server_connect(struct pool *pool)
 	struct server *srv = calloc(1, sizeof(*srv));
 	if (!srv) {
 		close(fd);
-		pool_connect_failed(pool, "out of memory");
+		pool_connect_failed(pool, "out of memory", 0);
 		return NULL;
 	}
 	conn_init(&srv->c, w, fd, &server_ops, 1);
@@ -695,7 +709,7 @@ struct server *server_connect(struct pool *pool)
 	int rc = connect(fd, (struct sockaddr *)&ss, sl);
 	if (rc < 0 && errno != EINPROGRESS && errno != EAGAIN) {
 		snprintf(err, sizeof(err), "connect failed: %s", strerror(errno));
-		login_failed(srv, err);
+		login_failed_as(srv, err, 1);
 		return NULL;
 	}
 	/* Wait for writability to learn the connect result. */

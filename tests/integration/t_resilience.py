@@ -169,9 +169,12 @@ def server_unreachable():
     in bounded time, and the pooler keeps serving other databases."""
     pg = harness.shared_pg()
     dead_port = harness.free_port()
+    # sluice holds transactions for an unreachable server (failover_hold_timeout): keep it short
+    extra = {} if harness.is_pgbouncer() else {'failover_hold_timeout': 3}
     p = harness.Pooler(pg, pool_mode='transaction', query_wait_timeout=5, server_connect_timeout=2,
                        databases={'appdb': 'host=127.0.0.1 port=%d' % pg.port,
-                                  'deaddb': 'host=127.0.0.1 port=%d dbname=appdb' % dead_port})
+                                  'deaddb': 'host=127.0.0.1 port=%d dbname=appdb' % dead_port},
+                       **extra)
     c = p.raw(timeout=30)
     t0 = time.monotonic()
     try:
