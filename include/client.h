@@ -25,7 +25,11 @@ struct client {
 	enum client_state state;
 	uint8_t discard; /* skipping the rest of a refused transaction start */
 	uint8_t is_unix;
-	uint8_t served; /* has had a server linked at least once (drain: first transaction) */
+	uint8_t served;       /* has had a server linked at least once (drain: first transaction) */
+	uint8_t lost_txn;     /* its transaction died with its server (failover.c), 0 = no */
+	uint8_t lost_ext_end; /* ... and it is ending the block with the extended protocol */
+	uint8_t lost_ext_err; /* ... an error was sent for the current extended batch */
+	uint8_t commit_sent;  /* the Query in flight is a COMMIT (08007 if the server dies) */
 	struct pool *pool;
 	struct server *server;
 	struct client_login *login; /* only during login */

@@ -104,6 +104,7 @@ struct sluice_config {
 	double query_timeout;
 	double shutdown_timeout;
 	double failover_hold_timeout;
+	char *failover_sqlstate;
 	double health_check_period;
 	char *ignore_startup_parameters; /* comma-separated list */
 	int max_packet_size;

@@ -26,6 +26,8 @@ struct server {
 	int expected_rfq; /* ReadyForQuery owed for the client's Query/Sync/FunctionCall */
 	int internal_rfq; /* ReadyForQuery owed for sluice's own queries (replies swallowed) */
 	enum internal_kind internal;
+	uint8_t
+	    saw_fatal;   /* a FATAL/PANIC ErrorResponse was relayed: the client knows it is over */
 	int gov_stmt_ms; /* statement_timeout set for a class: 0 none (baseline), -1 unknown */
 	char vars[N_TRACK_VARS][VAR_VALUE_MAX]; /* the server's actual session values */
 	double connect_time, state_since, request_time, last_used;

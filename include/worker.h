@@ -37,6 +37,7 @@ struct worker_stats {
 	uint64_t clients_accepted, clients_refused, logins_ok, logins_failed;
 	uint64_t server_connects, server_connect_failures;
 	uint64_t xacts, queries, wait_timeouts, bytes_in, bytes_out;
+	uint64_t failover_lost; /* transactions whose server connection died under them */
 	/* Transaction pooling (txnpool.h): servers dropped after the server ended them while idle,
 	 * idle servers closed for DROP/CREATE/ALTER DATABASE, pins by class, prepared statements
 	 * prepared on servers / answered from a server's cache / evicted. */

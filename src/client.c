@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "drain.h"
+#include "failover.h"
 #include "log.h"
 #include "md5auth.h"
 #include "scram.h"
@@ -577,7 +578,7 @@ static enum pkt_action handle_discard(struct client *cl, uint8_t type)
 	}
 	if (type == 'Q' || type == 'S') {
 		struct wbuf b = {0};
-		pkt_ready(&b, 'I');
+		pkt_ready(&b, cl->lost_txn ? 'E' : 'I');
 		conn_queue(&cl->c, b.data, b.len);
 		wb_free(&b);
 		cl->discard = 0;
@@ -617,6 +618,8 @@ static enum pkt_action client_packet(struct conn *c, uint8_t type, const uint8_t
 	cl->last_activity = worker_now(w);
 	if (cl->discard)
 		return handle_discard(cl, type);
+	if (cl->lost_txn && !cl->server)
+		return (enum pkt_action)failover_client_msg(cl, type, p, total, avail);
 	int txn = cl->pool->pool_mode != POOL_SESSION;
 	if (!cl->server) {
 		if (type == 'X') {
@@ -673,6 +676,8 @@ static enum pkt_action client_packet(struct conn *c, uint8_t type, const uint8_t
 		if (type == 'Q') {
 			w->stats.queries++;
 			cl->pool->stat_queries++;
+			uint32_t have = (avail < total ? avail : total) - PKT_HDR_LEN;
+			cl->commit_sent = failover_is_commit((const char *)p + PKT_HDR_LEN, have);
 		}
 		break;
 	case 'E':

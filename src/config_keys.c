@@ -135,6 +135,9 @@ static const struct key_def keys[] = {
      "While the server cannot be reached (restart, failover), hold new transactions this long "
      "instead of failing them, retrying every health_check_period; 0: fail at once "
      "(PgBouncer's behaviour)."},
+    {"failover_sqlstate", KT_STRING, OFF(failover_sqlstate), "40001", 0, 0, 1, G_SERVER, NULL, NULL,
+     "SQLSTATE a client gets when its transaction died with its server connection (transaction "
+     "mode; the client stays connected). 40001 is retried by Odoo and most ORMs."},
     {"health_check_period", KT_DURATION, OFF(health_check_period), "1", 0.01, DUR_MAX, 1, G_SERVER,
      NULL, NULL,
      "How often an unreachable server is tried again while transactions are held for it."},

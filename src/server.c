@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "failover.h"
 #include "log.h"
 #include "md5auth.h"
 #include "scram.h"
@@ -67,15 +68,16 @@ void server_close(struct server *srv, const char *reason)
 	pool->db->server_count--;
 	pool->user->server_count--;
 	struct client *cl = srv->client;
+	struct failover_loss fl;
+	if (cl)
+		failover_capture(srv, &fl);
 	srv->client = NULL;
 	conn_unlink(&srv->c);
 	conn_close(&srv->c);
 	if (cl) {
 		cl->server = NULL;
 		conn_unlink(&cl->c);
-		char msg[300];
-		snprintf(msg, sizeof(msg), "server conn crashed? %s", reason);
-		client_fatal(cl, "08006", msg);
+		failover_server_lost(cl, &fl, reason);
 	}
 }
 
@@ -466,6 +468,23 @@ static enum pkt_action server_packet(struct conn *c, uint8_t type, const uint8_t
 		return internal_packet(srv, type, p, total);
 	if (srv->client) {
 		enum pkt_action act = PKT_FORWARD;
+		if (type == 'E' && avail >= 11 && p[5] == 'S' &&
+		    (!memcmp(p + 6, "FATAL", 5) || !memcmp(p + 6, "PANIC", 5))) {
+			char emsg[256], state[6] = "";
+			if (avail >= total)
+				error_text(p + PKT_HDR_LEN, total - PKT_HDR_LEN, emsg, sizeof(emsg),
+				           state);
+			/* The server is shutting down or terminated this backend (57P01..03): in
+			 * transaction pooling that ends the server connection, not the client's
+			 * — keep the FATAL from the client and handle the loss (failover.c). */
+			if (!strncmp(state, "57P0", 4) && srv->pool->pool_mode != POOL_SESSION &&
+			    !(srv->client->txn && txn_client_pinned(srv->client))) {
+				slog(srv, LOG_LVL_LOG, "server ends the connection: %s %s", state,
+				     emsg);
+				return PKT_SKIP;
+			}
+			srv->saw_fatal = 1;
+		}
 		if (srv->txn) {
 			act = (enum pkt_action)txn_server_msg(srv, type, p, total);
 			if (act == PKT_SKIP || act == PKT_GONE)
