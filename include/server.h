@@ -12,7 +12,13 @@
 struct scram_client;
 struct txn_server;
 
-enum internal_kind { INTERNAL_NONE, INTERNAL_SET, INTERNAL_RESET, INTERNAL_CHECK };
+enum internal_kind {
+	INTERNAL_NONE,
+	INTERNAL_SET,
+	INTERNAL_RESET,
+	INTERNAL_CHECK,
+	INTERNAL_PINCHECK /* linked: how many advisory locks the client holds (txnpool.h) */
+};
 
 struct server {
 	struct conn c;    /* first member: a conn* is a server* */

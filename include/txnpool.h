@@ -42,6 +42,9 @@ struct txn_client {
 	struct ps_names names; /* protocol-level prepared statements */
 	int pins[N_PIN_CLASS]; /* held session objects per class (0: none) */
 	uint8_t pin_logged;    /* the first pin was logged */
+	uint8_t adv_unsure;    /* advisory lock calls ran: ask the server how many are held */
+	uint32_t adv_gen; /* advisory lock calls seen (a check answer older than one is stale) */
+	uint32_t adv_check_gen; /* adv_gen when the running check was sent */
 };
 
 /* What sluice does with the answer to one request sent to the server. */
@@ -112,6 +115,12 @@ void txn_server_post(struct server *srv);
 size_t txn_link_sql(struct server *srv, struct client *cl, char *sql, size_t room);
 /* 1 while cl holds session objects that keep it on its server. */
 int txn_client_pinned(const struct client *cl);
+/* A pinned client's transaction ended on srv: 1 if it stays pinned (or a check of its advisory
+ * locks was started: txn_pincheck_done decides then), 0 if it can let the server go. */
+int txn_pin_recheck(struct server *srv);
+/* The DataRow / the end of that check. */
+void txn_pincheck_row(struct server *srv, const uint8_t *body, uint32_t len);
+void txn_pincheck_done(struct server *srv);
 /* 1 if srv must be closed rather than reused (state sluice could not track). */
 int txn_server_dirty(const struct server *srv);
 /* An idle server is about to be handed out: 1 if it is usable, 0 if it turned out to be gone

@@ -384,6 +384,10 @@ static enum pkt_action internal_packet(struct server *srv, uint8_t type, const u
 		if (srv->internal_rfq == 0) {
 			enum internal_kind kind = srv->internal;
 			srv->internal = INTERNAL_NONE;
+			if (kind == INTERNAL_PINCHECK) {
+				txn_pincheck_done(srv);
+				return srv->c.closed ? PKT_GONE : PKT_HANDLED;
+			}
 			if (kind != INTERNAL_SET) {
 				if (srv->check_failed || srv->txn_status != 'I') {
 					server_close(srv, kind == INTERNAL_CHECK
@@ -398,6 +402,10 @@ static enum pkt_action internal_packet(struct server *srv, uint8_t type, const u
 		return PKT_HANDLED;
 	case 'S':
 		note_param(srv, p + PKT_HDR_LEN, total - PKT_HDR_LEN, 1);
+		return PKT_HANDLED;
+	case 'D':
+		if (srv->internal == INTERNAL_PINCHECK)
+			txn_pincheck_row(srv, p + PKT_HDR_LEN, total - PKT_HDR_LEN);
 		return PKT_HANDLED;
 	case 'E': {
 		char msg[256], state[6];
@@ -490,7 +498,7 @@ static void server_post(struct conn *c)
 		             "transaction blocks not allowed in statement pooling mode");
 		return;
 	}
-	if (cl->txn && txn_client_pinned(cl))
+	if (cl->txn && txn_client_pinned(cl) && txn_pin_recheck(srv))
 		return; /* session objects live on this server: the client keeps it */
 	if (pool->pool_mode != POOL_SESSION && srv->txn_status == 'I') {
 		pool->stat_xacts++;

@@ -234,6 +234,12 @@ static void pins_apply(struct client *cl, const struct stmt_info *si)
 	struct txn_client *tc = txn_client_get(cl);
 	if (!tc)
 		return;
+	/* pg_try_advisory_lock may not get the lock and pg_advisory_unlock may not hold it: the
+	 * count is a guess until the server is asked at the end of the transaction. */
+	if (si->advisory_lock || si->advisory_unlock || si->advisory_unlock_all) {
+		tc->adv_unsure = 1;
+		tc->adv_gen++;
+	}
 	if (si->advisory_unlock_all)
 		tc->pins[PIN_ADVISORY] = 0;
 	for (int i = 0; i < si->advisory_lock; i++)
@@ -276,6 +282,46 @@ static void pins_apply(struct client *cl, const struct stmt_info *si)
 			break;
 		}
 	}
+}
+
+int txn_pin_recheck(struct server *srv)
+{
+	struct txn_client *tc = srv->client->txn;
+	if (!tc->adv_unsure || !tc->pins[PIN_ADVISORY])
+		return 1;
+	tc->adv_unsure = 0;
+	tc->adv_check_gen = tc->adv_gen;
+	server_internal_query(srv, INTERNAL_PINCHECK,
+	                      "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = "
+	                      "pg_backend_pid() AND granted");
+	return 1;
+}
+
+void txn_pincheck_row(struct server *srv, const uint8_t *body, uint32_t len)
+{
+	struct txn_client *tc = srv->client ? srv->client->txn : NULL;
+	struct pkt_reader r;
+	char num[16];
+	rd_init(&r, body, len);
+	if (!tc || rd_u16(&r) != 1)
+		return;
+	uint32_t l = rd_u32(&r);
+	const uint8_t *v = l < sizeof(num) ? rd_bytes(&r, l) : NULL;
+	if (!v)
+		return;
+	memcpy(num, v, l);
+	num[l] = 0;
+	/* The client may have sent more lock calls while the check ran: then it is stale, and
+	 * the next transaction end asks again. */
+	if (tc->adv_gen == tc->adv_check_gen)
+		tc->pins[PIN_ADVISORY] = atoi(num);
+}
+
+void txn_pincheck_done(struct server *srv)
+{
+	/* Run the release decision again with the exact count. */
+	if (srv->client && srv->c.ops->post)
+		srv->c.ops->post(&srv->c);
 }
 
 /* pin_policy = error: the text that makes PostgreSQL itself raise the refusal, so it
