@@ -35,7 +35,8 @@ struct sess_vars {
 	struct sess_var *v;
 };
 
-enum pin_class { PIN_ADVISORY, PIN_TEMP, PIN_HOLD, PIN_PREPARE, N_PIN_CLASS };
+/* LISTEN pins until the per-database listener connection exists (issue 6, not built yet). */
+enum pin_class { PIN_ADVISORY, PIN_TEMP, PIN_HOLD, PIN_PREPARE, PIN_LISTEN, N_PIN_CLASS };
 
 struct txn_client {
 	struct sess_vars vars; /* session-level SETs of non-reported parameters */
@@ -131,6 +132,9 @@ void txn_note_idle_drop(struct server *srv, const char *why);
 /* The client is leaving: a server it is pinned to holds its session objects and must not be
  * reused. */
 void txn_client_closing(struct client *cl);
+/* server_reset_query is about to run on srv: forget what it will undo (DISCARD ALL and
+ * DEALLOCATE ALL drop sluice's statements, RESET ALL and DISCARD ALL the session variables). */
+void txn_server_reset(struct server *srv, const char *sql);
 /* Free the client's / server's transaction-pooling state. */
 void txn_client_free(struct client *cl);
 void txn_server_free(struct server *srv);

@@ -157,13 +157,14 @@ static const struct key_def keys[] = {
      "compatibility; sluice's own relay buffer is 16384 bytes by default."},
 
     /* Transaction pooling */
-    {"max_prepared_statements", KT_INT, OFF(max_prepared_statements), "200", 0, 1000000, 1, G_TXN,
+    {"max_prepared_statements", KT_INT, OFF(max_prepared_statements), "200", 0, 1000000, 0, G_TXN,
      NULL, NULL,
      "Protocol-level prepared statements in transaction and statement mode (PgBouncer 1.21+ "
      "meaning): clients' named statements are tracked and prepared on whichever server "
      "connection runs them, under sluice's own names, keeping at most this many per server "
      "connection (least recently used closed first). 0: named statements pass through "
-     "untracked, as before PgBouncer 1.21."},
+     "untracked, as before PgBouncer 1.21. Needs a restart: clients keep the statements they "
+     "named."},
     {"pin_policy", KT_ENUM, OFF(pin_policy), "pin", 0, 0, 1, G_TXN, pin_policy_names, NULL,
      "In transaction and statement mode, what to do with features that need one backend for "
      "the whole session (session advisory locks, CREATE TEMP TABLE, DECLARE ... WITH HOLD, SQL "

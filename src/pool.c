@@ -351,6 +351,7 @@ void pool_release_server(struct client *cl)
 	    cfg->server_reset_query && *cfg->server_reset_query) {
 		pool_server_move(srv, SL_TESTING);
 		srv->check_failed = 0;
+		txn_server_reset(srv, cfg->server_reset_query);
 		server_internal_query(srv, INTERNAL_RESET, cfg->server_reset_query);
 		return;
 	}

@@ -28,8 +28,8 @@
 #define SESS_MAX_VARS  64
 #define SESS_VALUE_MAX 1024
 
-static const char *const pin_names[N_PIN_CLASS] = {"session advisory lock", "temporary table",
-                                                   "WITH HOLD cursor", "SQL PREPARE"};
+static const char *const pin_names[N_PIN_CLASS] = {
+    "session advisory lock", "temporary table", "WITH HOLD cursor", "SQL PREPARE", "LISTEN"};
 
 struct txn_client *txn_client_get(struct client *cl)
 {
@@ -201,6 +201,8 @@ static int pin_wanted(const struct stmt_info *si)
 			return PIN_HOLD;
 		case SK_PREPARE:
 			return PIN_PREPARE;
+		case SK_LISTEN:
+			return PIN_LISTEN;
 		default:
 			break;
 		}
@@ -257,6 +259,16 @@ static void pins_apply(struct client *cl, const struct stmt_info *si)
 			break;
 		case SK_PREPARE:
 			pin_take(cl, tc, PIN_PREPARE);
+			break;
+		case SK_LISTEN:
+			pin_take(cl, tc, PIN_LISTEN);
+			break;
+		case SK_UNLISTEN:
+			if (tc->pins[PIN_LISTEN])
+				pin_drop(tc, PIN_LISTEN, 0);
+			break;
+		case SK_UNLISTEN_ALL:
+			pin_drop(tc, PIN_LISTEN, 1);
 			break;
 		case SK_DISCARD_ALL:
 			memset(tc->pins, 0, sizeof(tc->pins));
@@ -730,6 +742,22 @@ void txn_note_idle_drop(struct server *srv, const char *why)
 {
 	srv->c.w->stats.idle_server_drops++;
 	slog(srv, LOG_LVL_LOG, "idle server connection ended by the server (%s): dropped", why);
+}
+
+void txn_server_reset(struct server *srv, const char *sql)
+{
+	struct txn_server *ts = srv->txn;
+	struct stmt_info si;
+	if (!ts)
+		return;
+	stmt_classify(sql, strlen(sql), &si);
+	for (int i = 0; i < si.n; i++) {
+		enum stmt_kind k = si.item[i].kind;
+		if (k == SK_DISCARD_ALL || k == SK_DEALLOCATE_ALL)
+			ps_cache_clear(&ts->cache);
+		if (k == SK_DISCARD_ALL || k == SK_RESET_ALL)
+			sess_vars_clear(&ts->vars);
+	}
 }
 
 void txn_client_closing(struct client *cl)

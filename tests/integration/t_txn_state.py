@@ -270,5 +270,46 @@ def create_and_drop_database_with_idle_pooled_connections():
         raise AssertionError('no idle connection was closed for the command:\n' + p.log_tail())
 
 
+@test(sluice_only=True, timeout=120)
+def listen_pins_and_receives_every_notify():
+    """Odoo's cron worker: LISTEN cron_trigger on a long-lived connection, 20 other clients NOTIFY
+    from short transactions over the remaining server connections; every notification arrives.
+    (Until the per-database listener connection exists, LISTEN pins its client.)"""
+    import select
+    pg = harness.shared_pg()
+    p = harness.Pooler(pg, pool_mode='transaction', default_pool_size=3)
+    cron = p.connect(autocommit=True)
+    cron.cursor().execute('LISTEN cron_trigger')
+    senders = [p.connect(autocommit=False) for _ in range(20)]
+    per_sender = 10
+
+    def send(k, conn):
+        for i in range(per_sender):
+            conn.cursor().execute("SELECT pg_notify('cron_trigger', %s)", ('%d:%d' % (k, i),))
+            conn.commit()
+
+    ts = [threading.Thread(target=send, args=(k, c)) for k, c in enumerate(senders)]
+    for t in ts:
+        t.start()
+    got = set()
+    deadline = 60
+    import time
+    end = time.time() + deadline
+    while len(got) < 20 * per_sender and time.time() < end:
+        if select.select([cron], [], [], 1.0)[0]:
+            cron.poll()
+            while cron.notifies:
+                n = cron.notifies.pop(0)
+                eq(n.channel, 'cron_trigger', 'channel')
+                got.add(n.payload)
+    for t in ts:
+        t.join(30)
+    eq(len(got), 20 * per_sender, 'notifications received')
+    cron.cursor().execute('UNLISTEN *')
+    eq(_one(cron, 'SELECT 1'), 1, 'after UNLISTEN')
+    for c in senders + [cron]:
+        c.close()
+
+
 if __name__ == '__main__':
     harness.main()
