@@ -12,6 +12,7 @@
 struct worker;
 struct client;
 struct server;
+struct notify_listener;
 
 /* Session parameters that clients expect to keep across transactions; all are
  * GUC_REPORT in PostgreSQL, so the server tells us every change by ParameterStatus. */
@@ -93,6 +94,7 @@ struct pool {
 	char last_error[256];
 
 	uint64_t stat_xacts, stat_queries, stat_wait_us, stat_waits;
+	struct notify_listener *listener; /* LISTEN multiplexing (listen.h), or NULL */
 };
 
 /* Find or create the pool for (database name, user); NULL with the reason in errbuf and its

@@ -35,7 +35,7 @@ struct sess_vars {
 	struct sess_var *v;
 };
 
-/* LISTEN pins until the per-database listener connection exists (issue 6, not built yet). */
+/* LISTEN pins only when it cannot be multiplexed (inside a longer query or a Parse). */
 enum pin_class { PIN_ADVISORY, PIN_TEMP, PIN_HOLD, PIN_PREPARE, PIN_LISTEN, N_PIN_CLASS };
 
 struct txn_client {
@@ -44,8 +44,17 @@ struct txn_client {
 	int pins[N_PIN_CLASS]; /* held session objects per class (0: none) */
 	uint8_t pin_logged;    /* the first pin was logged */
 	uint8_t adv_unsure;    /* advisory lock calls ran: ask the server how many are held */
-	uint32_t adv_gen; /* advisory lock calls seen (a check answer older than one is stale) */
-	uint32_t adv_check_gen; /* adv_gen when the running check was sent */
+	/* Advisory lock calls seen, and their number when the running pg_locks check was sent
+	 * (an answer older than the latest call is stale). */
+	uint32_t adv_gen, adv_check_gen;
+	/* LISTEN subscriptions (listen.c); next == NULL until first used. */
+	struct list subs;
+	int n_subs;
+	/* Notifications waiting for a message boundary or a drained socket. */
+	struct wbuf notify_q;
+	int n_notify_q;
+	uint8_t notify_overflow; /* more than max_notify_queue waiting: to be closed */
+	uint8_t listen_wait;     /* paused until the listener confirms a LISTEN */
 };
 
 /* What sluice does with the answer to one request sent to the server. */
@@ -62,6 +71,9 @@ enum txn_synth {
 	SY_DEALLOCATE,     /* CommandComplete DEALLOCATE + ReadyForQuery */
 	SY_DEALLOCATE_ALL, /* CommandComplete DEALLOCATE ALL + ReadyForQuery */
 	SY_DISCARD_ALL,    /* CommandComplete DISCARD ALL + ReadyForQuery */
+	SY_LISTEN,         /* CommandComplete LISTEN + ReadyForQuery */
+	SY_UNLISTEN,       /* CommandComplete UNLISTEN + ReadyForQuery */
+	SY_WAIT,           /* not yet: the client pauses and the message is handled again */
 };
 
 struct txn_req {
@@ -73,7 +85,15 @@ struct txn_req {
 };
 
 /* Session-state change seen in the current transaction, applied when it commits. */
-enum sess_op_kind { SO_SET, SO_RESET, SO_RESET_ALL, SO_DISCARD_ALL };
+enum sess_op_kind {
+	SO_SET,
+	SO_RESET,
+	SO_RESET_ALL,
+	SO_DISCARD_ALL,
+	SO_LISTEN,      /* LISTEN in a transaction block: registered when it commits */
+	SO_UNLISTEN,    /* UNLISTEN name in a block */
+	SO_UNLISTEN_ALL /* UNLISTEN * (in a block, or sent to the server in a longer query) */
+};
 
 struct sess_op {
 	enum sess_op_kind kind;

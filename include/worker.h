@@ -36,6 +36,7 @@ struct worker_stats {
 	 * prepared on servers / answered from a server's cache / evicted. */
 	uint64_t idle_server_drops, db_cmd_closes, pins[5];
 	uint64_t ps_server_prepares, ps_local_parses, ps_evictions;
+	uint64_t listener_reconnects, notifications_delivered;
 };
 
 struct worker {

@@ -171,6 +171,12 @@ static const struct key_def keys[] = {
      "PREPARE): `pin` keeps the client on its server connection until the state is gone, "
      "`error` refuses the statement with SQLSTATE 0A000."},
 
+    {"max_notify_queue", KT_INT, OFF(max_notify_queue), "1000", 1, 10000000, 1, G_TXN, NULL, NULL,
+     "In transaction and statement mode LISTEN is served by one listener connection per pool "
+     "and notifications are copied to the listening clients; a client with more than this many "
+     "notifications waiting (its socket full, or its server in the middle of a message) is "
+     "disconnected with SQLSTATE 53400 instead of growing memory."},
+
     /* Logging and process */
     {"logfile", KT_PATH, OFF(logfile), "", 0, 0, 1, G_LOG, NULL, NULL,
      "Also append the log to this file (relative: to the config file's directory). Empty: "

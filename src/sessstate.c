@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 
 #include "client.h"
+#include "listen.h"
 #include "log.h"
 #include "server.h"
 #include "stmtclass.h"
@@ -28,8 +29,8 @@
 #define SESS_MAX_VARS  64
 #define SESS_VALUE_MAX 1024
 
-static const char *const pin_names[N_PIN_CLASS] = {
-    "session advisory lock", "temporary table", "WITH HOLD cursor", "SQL PREPARE", "LISTEN"};
+static const char *const pin_names[N_PIN_CLASS] = {"session advisory lock", "temporary table",
+                                                   "WITH HOLD cursor", "SQL PREPARE", "LISTEN"};
 
 struct txn_client *txn_client_get(struct client *cl)
 {
@@ -404,9 +405,13 @@ static void pend_add(struct server *srv, enum sess_op_kind kind, const char *nam
 	ts->npend++;
 }
 
-static void pend_clear(struct txn_server *ts)
+/* Forget the pending ops; a LISTEN among them that did not commit goes away. */
+static void pend_clear(struct server *srv)
 {
+	struct txn_server *ts = srv->txn;
 	for (int i = 0; i < ts->npend; i++) {
+		if (ts->pend[i].kind == SO_LISTEN && srv->client)
+			listen_drop_pending(srv->client, ts->pend[i].name);
 		free(ts->pend[i].name);
 		free(ts->pend[i].value);
 	}
@@ -432,6 +437,18 @@ static void pend_commit(struct server *srv)
 			if (tc)
 				vars_del(&tc->vars, op->name);
 			break;
+		case SO_LISTEN:
+			if (cl)
+				listen_activate(cl, op->name);
+			break;
+		case SO_UNLISTEN:
+			if (cl)
+				listen_remove(cl, op->name);
+			break;
+		case SO_UNLISTEN_ALL:
+			if (cl)
+				listen_remove(cl, NULL);
+			break;
 		case SO_DISCARD_ALL:
 			/* The server dropped sluice's statements too: it cannot be reused. */
 			ts->dirty = 1;
@@ -445,7 +462,7 @@ static void pend_commit(struct server *srv)
 			break;
 		}
 	}
-	pend_clear(ts);
+	pend_clear(srv);
 }
 
 /* Record what the statements about to run on the server change in the session. */
@@ -466,6 +483,9 @@ static void note_effects(struct client *cl, const struct stmt_info *si)
 		case SK_RESET_ALL:
 			pend_add(srv, SO_RESET_ALL, NULL, NULL, 0);
 			break;
+		case SK_UNLISTEN_ALL:
+			pend_add(srv, SO_UNLISTEN_ALL, NULL, NULL, 0);
+			break;
 		case SK_DISCARD_ALL:
 			pend_add(srv, SO_DISCARD_ALL, NULL, NULL, 0);
 			break;
@@ -475,7 +495,7 @@ static void note_effects(struct client *cl, const struct stmt_info *si)
 			srv->txn->dirty = 1; /* sluice's own statements went too */
 			break;
 		case SK_ROLLBACK:
-			pend_clear(srv->txn); /* what this transaction SET is undone */
+			pend_clear(srv); /* what this transaction SET is undone */
 			break;
 		case SK_DROP_DATABASE:
 			close_idle_to_db(cl, it->name, "database is being dropped");
@@ -518,15 +538,55 @@ static void send_error_ready(struct client *cl, const char *state, const char *m
 }
 
 /* DISCARD ALL / DEALLOCATE answered without the server; returns the synth or SY_NONE. */
-static enum txn_synth local_answer(struct client *cl, const struct stmt_info *si)
+/* LISTEN / UNLISTEN as a query of their own go to the pool's listener connection; inside a
+ * transaction block they take effect when it commits (pending on the server like a SET). */
+static enum txn_synth listen_answer(struct client *cl, struct server *srv,
+                                    const struct stmt_info *si)
+{
+	const struct stmt_item *it = &si->item[0];
+	enum sess_op_kind op;
+	if (si->n != 1 || si->more || (cl->txn && cl->txn->pins[PIN_LISTEN]))
+		return SY_NONE; /* a LISTEN already sent to its server: UNLISTEN goes there too */
+	if (it->kind == SK_LISTEN)
+		op = SO_LISTEN;
+	else if (it->kind == SK_UNLISTEN)
+		op = SO_UNLISTEN;
+	else if (it->kind == SK_UNLISTEN_ALL)
+		op = SO_UNLISTEN_ALL;
+	else
+		return SY_NONE;
+	if (srv && srv->txn_status != 'I' && op != SO_LISTEN) {
+		pend_add(srv, op, op == SO_UNLISTEN_ALL ? NULL : it->name, NULL, 0);
+	} else if (op == SO_LISTEN) {
+		/* In a block: registered now but delivered only once the block commits. */
+		int pending = srv && srv->txn_status != 'I';
+		int r = listen_add(cl, it->name, pending);
+		if (r < 0)
+			return SY_NONE; /* out of memory: let the server answer (and pin) */
+		if (r > 0)
+			return SY_WAIT;
+		if (pending)
+			pend_add(srv, SO_LISTEN, it->name, NULL, 0);
+	} else {
+		listen_remove(cl, op == SO_UNLISTEN ? it->name : NULL);
+	}
+	return op == SO_LISTEN ? SY_LISTEN : SY_UNLISTEN;
+}
+
+static enum txn_synth local_answer(struct client *cl, struct server *srv,
+                                   const struct stmt_info *si)
 {
 	struct txn_client *tc = cl->txn;
+	enum txn_synth sy = listen_answer(cl, srv, si);
+	if (sy != SY_NONE)
+		return sy;
 	if (txn_client_pinned(cl))
 		return SY_NONE; /* the session objects live on the server: let it discard them */
 	if (stmt_is_single(si, SK_DISCARD_ALL)) {
 		if (tc) {
 			sess_vars_clear(&tc->vars);
 			ps_client_clear(cl);
+			listen_remove(cl, NULL);
 		}
 		return SY_DISCARD_ALL;
 	}
@@ -554,7 +614,9 @@ int txn_client_unlinked(struct client *cl, uint8_t type, const uint8_t *p, uint3
 		return PKT_NEED_FULL;
 	query_text(p, avail, &sql, &len);
 	stmt_classify(sql, len, &si);
-	enum txn_synth sy = local_answer(cl, &si);
+	enum txn_synth sy = local_answer(cl, NULL, &si);
+	if (sy == SY_WAIT)
+		return PKT_PAUSE;
 	if (sy != SY_NONE) {
 		txn_send_synth(cl, sy, 'I');
 		return cl->c.closed ? PKT_GONE : PKT_HANDLED;
@@ -628,7 +690,9 @@ int txn_client_linked(struct client *cl, uint8_t type, const uint8_t *p, uint32_
 		ts->skipping = 0;
 		enum txn_synth sy = SY_NONE;
 		if (!stmt_is_single(&si, SK_DISCARD_ALL) || srv->txn_status == 'I')
-			sy = local_answer(cl, &si);
+			sy = local_answer(cl, srv, &si);
+		if (sy == SY_WAIT)
+			return PKT_PAUSE;
 		if (sy != SY_NONE) {
 			int idle = !ts->qlen;
 			txn_synth_answer(srv, 'Q', sy);
@@ -709,7 +773,7 @@ int txn_server_msg(struct server *srv, uint8_t type, const uint8_t *p, uint32_t 
 		if (p[5] == 'I') {
 			if (ts->npend && !ts->pend_err)
 				pend_commit(srv);
-			pend_clear(ts);
+			pend_clear(srv);
 		} else if (p[5] == 'E' && ts->npend) {
 			ts->pend_err = 1;
 		}
@@ -771,6 +835,8 @@ void txn_client_free(struct client *cl)
 	struct txn_client *tc = cl->txn;
 	if (!tc)
 		return;
+	listen_remove(cl, NULL);
+	wb_free(&tc->notify_q);
 	sess_vars_clear(&tc->vars);
 	ps_names_clear(&tc->names, &cl->c.w->ps_reg);
 	free(tc);
@@ -784,7 +850,7 @@ void txn_server_free(struct server *srv)
 		return;
 	sess_vars_clear(&ts->vars);
 	ps_cache_free(&ts->cache);
-	pend_clear(ts);
+	pend_clear(srv);
 	free(ts->q);
 	free(ts);
 	srv->txn = NULL;
