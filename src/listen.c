@@ -303,6 +303,8 @@ void listen_server_lost(struct server *srv)
 	struct notify_listener *l = srv->listener;
 	struct worker *w = srv->c.w;
 	struct list *it, *n;
+	/* Right away after a loss, then at server_login_retry pace while reconnecting fails. */
+	double delay = l->deaf_since > 0 ? w->cfg->server_login_retry : 0.05;
 	srv->listener = NULL;
 	l->srv = NULL;
 	l->ready = 0;
@@ -311,12 +313,12 @@ void listen_server_lost(struct server *srv)
 		struct lchan *ch = list_entry(it, struct lchan, node);
 		ch->sent = ch->confirmed = 0;
 	}
-	if (l->deaf_since <= 0)
+	if (l->deaf_since <= 0) {
 		l->deaf_since = worker_now(w);
-	slog(srv, LOG_LVL_WARNING, "listener connection lost; reconnecting (%d channel(s))",
-	     l->n_chans);
-	/* Right away the first time, then at server_login_retry pace while it keeps failing. */
-	ev_timer_set(&l->retry, w->cfg->server_login_retry > 0.2 ? 0.2 : 0.05, 0);
+		slog(srv, LOG_LVL_WARNING, "listener connection lost; reconnecting (%d channel(s))",
+		     l->n_chans);
+	}
+	ev_timer_set(&l->retry, delay > 0.05 ? delay : 0.05, 0);
 	ev_timer_start(w->loop, &l->retry);
 }
 
