@@ -164,6 +164,20 @@ struct txn_client *txn_client_get(struct client *cl);
 struct txn_server *txn_server_get(struct server *srv);
 void sess_vars_clear(struct sess_vars *sv);
 
+/* --- pins.c --- */
+
+/* Name of a pin class for messages ("session advisory lock", ...). */
+const char *txn_pin_name(int cls);
+/* The first pin class the statements would take, or -1. */
+struct stmt_info;
+int txn_pin_wanted(const struct stmt_info *si);
+/* Pins taken and released by statements being sent to cl's server. */
+void txn_pins_apply(struct client *cl, const struct stmt_info *si);
+/* The DO block that makes the server raise the pin_policy = error refusal; -1 if too long. */
+int txn_refusal_sql(int cls, char *out, size_t len);
+/* Log a refusal. */
+void txn_refuse_log(struct client *cl, int cls);
+
 /* --- prepared.c --- */
 
 /* Append a request to srv's queue; -1 when the queue cannot grow (the client is closed). */

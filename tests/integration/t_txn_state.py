@@ -277,7 +277,8 @@ def _drain(conn, want, timeout, got=None, stamps=None):
     got = [] if got is None else got
     end = time.time() + timeout
     while len(got) < want and time.time() < end:
-        if select.select([conn], [], [], 0.5)[0]:
+        # psycopg2 also collects notifications while it runs a query: look at those first.
+        if conn.notifies or select.select([conn], [], [], 0.5)[0]:
             conn.poll()
             while conn.notifies:
                 n = conn.notifies.pop(0)
@@ -412,8 +413,15 @@ def listen_client_not_reading_is_disconnected():
                        "FROM generate_series(1, 1500) g")
     got = _drain(good, 1500, 60)
     eq(len(got), 1500, 'the reading client got everything')
-    err = lazy.expect_error(30)
-    eq(err.get('C'), '53400', 'SQLSTATE for the client that does not read')
+    # Its socket is full, so the FATAL may not fit in front of the close: the log says why.
+    try:
+        err = lazy.expect_error(30)
+        eq(err.get('C'), '53400', 'SQLSTATE for the client that does not read')
+    except AssertionError as e:
+        if 'closed without' not in str(e):
+            raise
+    harness.wait_for(lambda: 'does not read its notifications' in p.log(), 10,
+                     what='the disconnection logged')
     good.close()
     n.close()
 
