@@ -122,6 +122,7 @@ struct sluice_config {
 	int workers;
 	int max_prepared_statements; /* 0: named statements untracked */
 	int pin_policy;              /* enum pin_policy */
+	int max_notify_queue;        /* notifications queued per client before it is closed */
 
 	struct db_entry *dbs;
 	int n_dbs;

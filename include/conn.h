@@ -36,6 +36,8 @@ struct conn_ops {
 	                          uint32_t avail);
 	/* After a PKT_FORWARD_POST message was handed to the destination. */
 	void (*post)(struct conn *c);
+	/* Optional: everything queued for this socket has been sent. */
+	void (*drained)(struct conn *c);
 	/* The peer closed or the socket failed; the owner must close the connection. */
 	void (*failed)(struct conn *c, const char *reason);
 };

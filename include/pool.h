@@ -14,6 +14,7 @@ struct client;
 struct server;
 struct gov_domain;
 struct gov_dt;
+struct notify_listener;
 
 /* Session parameters that clients expect to keep across transactions; all are
  * GUC_REPORT in PostgreSQL, so the server tells us every change by ParameterStatus. */
@@ -99,6 +100,7 @@ struct pool {
 
 	uint64_t stat_xacts, stat_queries, stat_wait_us, stat_waits;
 	struct gov_dt *gov_dt; /* its tenant in its user's governor domain; NULL when off */
+	struct notify_listener *listener; /* LISTEN multiplexing (listen.h), or NULL */
 };
 
 /* Find or create the pool for (database name, user); NULL with the reason in errbuf and its

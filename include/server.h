@@ -12,7 +12,14 @@
 struct scram_client;
 struct txn_server;
 
-enum internal_kind { INTERNAL_NONE, INTERNAL_SET, INTERNAL_RESET, INTERNAL_CHECK };
+enum internal_kind {
+	INTERNAL_NONE,
+	INTERNAL_SET,
+	INTERNAL_RESET,
+	INTERNAL_CHECK,
+	INTERNAL_PINCHECK, /* linked: how many advisory locks the client holds (txnpool.h) */
+	INTERNAL_LISTEN    /* LISTEN/UNLISTEN on a pool's listener connection (listen.h) */
+};
 
 struct server {
 	struct conn c;    /* first member: a conn* is a server* */
@@ -32,8 +39,9 @@ struct server {
 	char vars[N_TRACK_VARS][VAR_VALUE_MAX]; /* the server's actual session values */
 	double connect_time, state_since, request_time, last_used;
 	struct scram_client *scram;
-	struct welcome *welcome; /* collected during login when the pool has none yet */
-	struct txn_server *txn;  /* transaction-pooling state (txnpool.h), or NULL */
+	struct welcome *welcome;          /* collected during login when the pool has none yet */
+	struct txn_server *txn;           /* transaction-pooling state (txnpool.h), or NULL */
+	struct notify_listener *listener; /* set on a pool's LISTEN connection (listen.h) */
 	ev_timer connect_timer;
 };
 

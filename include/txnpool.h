@@ -35,13 +35,26 @@ struct sess_vars {
 	struct sess_var *v;
 };
 
-enum pin_class { PIN_ADVISORY, PIN_TEMP, PIN_HOLD, PIN_PREPARE, N_PIN_CLASS };
+/* LISTEN pins only when it cannot be multiplexed (inside a longer query or a Parse). */
+enum pin_class { PIN_ADVISORY, PIN_TEMP, PIN_HOLD, PIN_PREPARE, PIN_LISTEN, N_PIN_CLASS };
 
 struct txn_client {
 	struct sess_vars vars; /* session-level SETs of non-reported parameters */
 	struct ps_names names; /* protocol-level prepared statements */
 	int pins[N_PIN_CLASS]; /* held session objects per class (0: none) */
 	uint8_t pin_logged;    /* the first pin was logged */
+	uint8_t adv_unsure;    /* advisory lock calls ran: ask the server how many are held */
+	/* Advisory lock calls seen, and their number when the running pg_locks check was sent
+	 * (an answer older than the latest call is stale). */
+	uint32_t adv_gen, adv_check_gen;
+	/* LISTEN subscriptions (listen.c); next == NULL until first used. */
+	struct list subs;
+	int n_subs;
+	/* Notifications waiting for a message boundary or a drained socket. */
+	struct wbuf notify_q;
+	int n_notify_q;
+	uint8_t notify_overflow; /* more than max_notify_queue waiting: to be closed */
+	uint8_t listen_wait;     /* paused until the listener confirms a LISTEN */
 };
 
 /* What sluice does with the answer to one request sent to the server. */
@@ -58,6 +71,9 @@ enum txn_synth {
 	SY_DEALLOCATE,     /* CommandComplete DEALLOCATE + ReadyForQuery */
 	SY_DEALLOCATE_ALL, /* CommandComplete DEALLOCATE ALL + ReadyForQuery */
 	SY_DISCARD_ALL,    /* CommandComplete DISCARD ALL + ReadyForQuery */
+	SY_LISTEN,         /* CommandComplete LISTEN + ReadyForQuery */
+	SY_UNLISTEN,       /* CommandComplete UNLISTEN + ReadyForQuery */
+	SY_WAIT,           /* not yet: the client pauses and the message is handled again */
 };
 
 struct txn_req {
@@ -69,7 +85,15 @@ struct txn_req {
 };
 
 /* Session-state change seen in the current transaction, applied when it commits. */
-enum sess_op_kind { SO_SET, SO_RESET, SO_RESET_ALL, SO_DISCARD_ALL };
+enum sess_op_kind {
+	SO_SET,
+	SO_RESET,
+	SO_RESET_ALL,
+	SO_DISCARD_ALL,
+	SO_LISTEN,      /* LISTEN in a transaction block: registered when it commits */
+	SO_UNLISTEN,    /* UNLISTEN name in a block */
+	SO_UNLISTEN_ALL /* UNLISTEN * (in a block, or sent to the server in a longer query) */
+};
 
 struct sess_op {
 	enum sess_op_kind kind;
@@ -112,6 +136,12 @@ void txn_server_post(struct server *srv);
 size_t txn_link_sql(struct server *srv, struct client *cl, char *sql, size_t room);
 /* 1 while cl holds session objects that keep it on its server. */
 int txn_client_pinned(const struct client *cl);
+/* A pinned client's transaction ended on srv: 1 if it stays pinned (or a check of its advisory
+ * locks was started: txn_pincheck_done decides then), 0 if it can let the server go. */
+int txn_pin_recheck(struct server *srv);
+/* The DataRow / the end of that check. */
+void txn_pincheck_row(struct server *srv, const uint8_t *body, uint32_t len);
+void txn_pincheck_done(struct server *srv);
 /* 1 if srv must be closed rather than reused (state sluice could not track). */
 int txn_server_dirty(const struct server *srv);
 /* An idle server is about to be handed out: 1 if it is usable, 0 if it turned out to be gone
@@ -122,6 +152,9 @@ void txn_note_idle_drop(struct server *srv, const char *why);
 /* The client is leaving: a server it is pinned to holds its session objects and must not be
  * reused. */
 void txn_client_closing(struct client *cl);
+/* server_reset_query is about to run on srv: forget what it will undo (DISCARD ALL and
+ * DEALLOCATE ALL drop sluice's statements, RESET ALL and DISCARD ALL the session variables). */
+void txn_server_reset(struct server *srv, const char *sql);
 /* Free the client's / server's transaction-pooling state. */
 void txn_client_free(struct client *cl);
 void txn_server_free(struct server *srv);
@@ -130,6 +163,20 @@ void txn_server_free(struct server *srv);
 struct txn_client *txn_client_get(struct client *cl);
 struct txn_server *txn_server_get(struct server *srv);
 void sess_vars_clear(struct sess_vars *sv);
+
+/* --- pins.c --- */
+
+/* Name of a pin class for messages ("session advisory lock", ...). */
+const char *txn_pin_name(int cls);
+/* The first pin class the statements would take, or -1. */
+struct stmt_info;
+int txn_pin_wanted(const struct stmt_info *si);
+/* Pins taken and released by statements being sent to cl's server. */
+void txn_pins_apply(struct client *cl, const struct stmt_info *si);
+/* The DO block that makes the server raise the pin_policy = error refusal; -1 if too long. */
+int txn_refusal_sql(int cls, char *out, size_t len);
+/* Log a refusal. */
+void txn_refuse_log(struct client *cl, int cls);
 
 /* --- prepared.c --- */
 

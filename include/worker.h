@@ -41,8 +41,9 @@ struct worker_stats {
 	/* Transaction pooling (txnpool.h): servers dropped after the server ended them while idle,
 	 * idle servers closed for DROP/CREATE/ALTER DATABASE, pins by class, prepared statements
 	 * prepared on servers / answered from a server's cache / evicted. */
-	uint64_t idle_server_drops, db_cmd_closes, pins[4];
+	uint64_t idle_server_drops, db_cmd_closes, pins[5];
 	uint64_t ps_server_prepares, ps_local_parses, ps_evictions;
+	uint64_t listener_reconnects, notifications_delivered;
 };
 
 struct worker {

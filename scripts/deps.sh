@@ -8,7 +8,22 @@ PACKAGES=(
 	libev-dev libssl-dev libpq-dev libjemalloc-dev libcriterion-dev
 	postgresql-15 postgresql-client-15 pgbouncer python3-psycopg2
 	clang-format
+	# driver tests for transaction pooling (tests/integration/t_prepared.py)
+	python3-psycopg python3-asyncpg libpostgresql-jdbc-java default-jdk-headless nodejs
 )
+# Debian's npm package conflicts with a NodeSource nodejs (which bundles npm): only when missing.
+command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)
+
+# npm packages for the node-postgres test, in a project-local directory (package-lock.json pins
+# the versions); nothing is installed globally.
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+NODE_DIR="$SCRIPT_DIR/../tests/integration/node"
+node_modules() {
+	if [ ! -d "$NODE_DIR/node_modules/pg" ]; then
+		echo "deps.sh: npm install (tests/integration/node)"
+		(cd "$NODE_DIR" && npm ci --no-audit --no-fund >/dev/null)
+	fi
+}
 
 installed() {
 	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q ' installed$'
@@ -19,6 +34,7 @@ for p in "${PACKAGES[@]}"; do
 	installed "$p" || missing+=("$p")
 done
 if [ ${#missing[@]} -eq 0 ]; then
+	node_modules
 	echo "deps.sh: all build and test dependencies are installed"
 	exit 0
 fi
@@ -47,4 +63,5 @@ if [ "$had_pgbouncer" -eq 0 ]; then
 		update-rc.d pgbouncer disable >/dev/null 2>&1 || true
 	fi
 fi
+node_modules
 echo "deps.sh: done"

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "md5auth.h"
 #include "scram.h"
+#include "listen.h"
 #include "server.h"
 #include "txnpool.h"
 #include "worker.h"
@@ -708,9 +709,15 @@ static void client_failed(struct conn *c, const char *reason)
 	client_close(cl, !strcmp(reason, "unexpected eof") ? "client unexpected eof" : reason);
 }
 
+static void client_drained(struct conn *c)
+{
+	listen_flush((struct client *)c); /* notifications held while the socket was full */
+}
+
 static const struct conn_ops client_ops = {
     .packet = client_packet,
     .post = NULL,
+    .drained = client_drained,
     .failed = client_failed,
 };
 

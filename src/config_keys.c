@@ -172,18 +172,25 @@ static const struct key_def keys[] = {
      "compatibility; sluice's own relay buffer is 16384 bytes by default."},
 
     /* Transaction pooling */
-    {"max_prepared_statements", KT_INT, OFF(max_prepared_statements), "200", 0, 1000000, 1, G_TXN,
+    {"max_prepared_statements", KT_INT, OFF(max_prepared_statements), "200", 0, 1000000, 0, G_TXN,
      NULL, NULL,
      "Protocol-level prepared statements in transaction and statement mode (PgBouncer 1.21+ "
      "meaning): clients' named statements are tracked and prepared on whichever server "
      "connection runs them, under sluice's own names, keeping at most this many per server "
      "connection (least recently used closed first). 0: named statements pass through "
-     "untracked, as before PgBouncer 1.21."},
+     "untracked, as before PgBouncer 1.21. Needs a restart: clients keep the statements they "
+     "named."},
     {"pin_policy", KT_ENUM, OFF(pin_policy), "pin", 0, 0, 1, G_TXN, pin_policy_names, NULL,
      "In transaction and statement mode, what to do with features that need one backend for "
      "the whole session (session advisory locks, CREATE TEMP TABLE, DECLARE ... WITH HOLD, SQL "
      "PREPARE): `pin` keeps the client on its server connection until the state is gone, "
      "`error` refuses the statement with SQLSTATE 0A000."},
+
+    {"max_notify_queue", KT_INT, OFF(max_notify_queue), "1000", 1, 10000000, 1, G_TXN, NULL, NULL,
+     "In transaction and statement mode LISTEN is served by one listener connection per pool "
+     "and notifications are copied to the listening clients; a client with more than this many "
+     "notifications waiting (its socket full, or its server in the middle of a message) is "
+     "disconnected with SQLSTATE 53400 instead of growing memory."},
 
     /* Logging and process */
     {"logfile", KT_PATH, OFF(logfile), "", 0, 0, 1, G_LOG, NULL, NULL,

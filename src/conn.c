@@ -69,7 +69,10 @@ int conn_flush(struct conn *c)
 		return -1;
 	}
 	/* Drained: give the memory back so an idle connection holds none. */
+	int had = c->out.data != NULL;
 	wb_free(&c->out);
+	if (had && c->ops->drained)
+		c->ops->drained(c);
 	if (ev_is_active(&c->wio))
 		ev_io_stop(c->w->loop, &c->wio);
 	if (c->blocked_src) {

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "client.h"
+#include "listen.h"
 #include "log.h"
 #include "server.h"
 #include "txnpool.h"
@@ -406,6 +407,7 @@ void pool_release_server(struct client *cl)
 	    cfg->server_reset_query && *cfg->server_reset_query) {
 		pool_server_move(srv, SL_TESTING);
 		srv->check_failed = 0;
+		txn_server_reset(srv, cfg->server_reset_query);
 		server_internal_query(srv, INTERNAL_RESET, cfg->server_reset_query);
 		return;
 	}
@@ -534,7 +536,8 @@ static void janitor_pool(struct pool *pool)
 		list_for_each_safe(it, n, &pool->clients)
 		{
 			struct client *cl = container_of(it, struct client, pool_node);
-			if (!cl->server && cl->state == CL_ACTIVE &&
+			/* A client whose only state is LISTEN is waiting for notifications. */
+			if (!cl->server && cl->state == CL_ACTIVE && !listen_client_active(cl) &&
 			    now - cl->last_activity > cfg->client_idle_timeout)
 				client_fatal(cl, "08P01", "client_idle_timeout");
 		}

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "client.h"
+#include "listen.h"
 #include "log.h"
 #include "server.h"
 #include "txnpool.h"
@@ -81,6 +82,12 @@ void txn_send_synth(struct client *cl, enum txn_synth synth, char status)
 	case SY_DISCARD_ALL:
 		tag = "DISCARD ALL";
 		break;
+	case SY_LISTEN:
+		tag = "LISTEN";
+		break;
+	case SY_UNLISTEN:
+		tag = "UNLISTEN";
+		break;
 	default:
 		return;
 	}
@@ -128,6 +135,8 @@ void txn_server_post(struct server *srv)
 {
 	if (srv->txn)
 		flush_synth(srv);
+	if (srv->client && srv->client->txn)
+		listen_flush(srv->client); /* the client is between messages now */
 }
 
 /* The server skips everything up to Sync after an error: so does the queue. */

@@ -18,6 +18,7 @@
 
 #include "client.h"
 #include "failover.h"
+#include "listen.h"
 #include "log.h"
 #include "md5auth.h"
 #include "scram.h"
@@ -63,6 +64,8 @@ void server_close(struct server *srv, const char *reason)
 		     worker_now(w) - srv->connect_time);
 	free_login_state(srv);
 	txn_server_free(srv);
+	if (srv->listener)
+		listen_server_lost(srv);
 	list_del(&srv->node);
 	pool->n_servers[srv->list]--;
 	pool->db->server_count--;
@@ -394,6 +397,10 @@ static enum pkt_action login_packet(struct server *srv, uint8_t type, const uint
 				client_welcome(cl);
 			}
 		}
+		if (srv->listener) {
+			listen_server_ready(srv);
+			return srv->c.closed ? PKT_GONE : PKT_HANDLED;
+		}
 		pool_server_ready(srv);
 		return srv->c.closed ? PKT_GONE : PKT_HANDLED;
 	case 'N':
@@ -415,6 +422,14 @@ static enum pkt_action internal_packet(struct server *srv, uint8_t type, const u
 		if (srv->internal_rfq == 0) {
 			enum internal_kind kind = srv->internal;
 			srv->internal = INTERNAL_NONE;
+			if (kind == INTERNAL_PINCHECK) {
+				txn_pincheck_done(srv);
+				return srv->c.closed ? PKT_GONE : PKT_HANDLED;
+			}
+			if (kind == INTERNAL_LISTEN) {
+				listen_confirmed(srv);
+				return srv->c.closed ? PKT_GONE : PKT_HANDLED;
+			}
 			if (kind != INTERNAL_SET) {
 				if (srv->check_failed || srv->txn_status != 'I') {
 					server_close(srv, kind == INTERNAL_CHECK
@@ -429,6 +444,14 @@ static enum pkt_action internal_packet(struct server *srv, uint8_t type, const u
 		return PKT_HANDLED;
 	case 'S':
 		note_param(srv, p + PKT_HDR_LEN, total - PKT_HDR_LEN, 1);
+		return PKT_HANDLED;
+	case 'A':
+		if (srv->listener)
+			listen_notify(srv, p, total);
+		return srv->c.closed ? PKT_GONE : PKT_HANDLED;
+	case 'D':
+		if (srv->internal == INTERNAL_PINCHECK)
+			txn_pincheck_row(srv, p + PKT_HDR_LEN, total - PKT_HDR_LEN);
 		return PKT_HANDLED;
 	case 'E': {
 		char msg[256], state[6];
@@ -452,7 +475,7 @@ static enum pkt_action server_packet(struct conn *c, uint8_t type, const uint8_t
 	}
 	/* Messages sluice looks into must be whole; they are all small. */
 	int inspect = type == 'Z' || type == 'S' || !srv->logged_in || srv->internal_rfq ||
-	              (!srv->client && type == 'E');
+	              (!srv->client && type == 'E') || (srv->listener && type == 'A');
 	if (inspect && avail < total) {
 		if (total > c->w->bufsize &&
 		    !(srv->internal_rfq && type != 'Z' && type != 'S' && type != 'E')) {
@@ -515,8 +538,13 @@ static enum pkt_action server_packet(struct conn *c, uint8_t type, const uint8_t
 		server_close(srv, why);
 		return PKT_GONE;
 	}
-	case 'N':
 	case 'A':
+		if (srv->listener) {
+			listen_notify(srv, p, total);
+			return srv->c.closed ? PKT_GONE : PKT_HANDLED;
+		}
+		return PKT_SKIP;
+	case 'N':
 		return PKT_SKIP;
 	default:
 		server_close(srv, "unexpected message from idle server");
@@ -538,7 +566,7 @@ static void server_post(struct conn *c)
 		             "transaction blocks not allowed in statement pooling mode");
 		return;
 	}
-	if (cl->txn && txn_client_pinned(cl))
+	if (cl->txn && txn_client_pinned(cl) && txn_pin_recheck(srv))
 		return; /* session objects live on this server: the client keeps it */
 	if (pool->pool_mode != POOL_SESSION && srv->txn_status == 'I') {
 		pool->stat_xacts++;

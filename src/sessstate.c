@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 
 #include "client.h"
+#include "listen.h"
 #include "log.h"
 #include "server.h"
 #include "stmtclass.h"
@@ -27,9 +28,6 @@
 
 #define SESS_MAX_VARS  64
 #define SESS_VALUE_MAX 1024
-
-static const char *const pin_names[N_PIN_CLASS] = {"session advisory lock", "temporary table",
-                                                   "WITH HOLD cursor", "SQL PREPARE"};
 
 struct txn_client *txn_client_get(struct client *cl)
 {
@@ -175,127 +173,6 @@ overflow:
 	return 0;
 }
 
-/* --- pins --- */
-
-int txn_client_pinned(const struct client *cl)
-{
-	const struct txn_client *tc = cl->txn;
-	if (!tc)
-		return 0;
-	for (int i = 0; i < N_PIN_CLASS; i++)
-		if (tc->pins[i] > 0)
-			return 1;
-	return 0;
-}
-
-/* The first pin class a statement would take, or -1. */
-static int pin_wanted(const struct stmt_info *si)
-{
-	if (si->advisory_lock)
-		return PIN_ADVISORY;
-	for (int i = 0; i < si->n; i++) {
-		switch (si->item[i].kind) {
-		case SK_CREATE_TEMP:
-			return PIN_TEMP;
-		case SK_DECLARE_HOLD:
-			return PIN_HOLD;
-		case SK_PREPARE:
-			return PIN_PREPARE;
-		default:
-			break;
-		}
-	}
-	return -1;
-}
-
-static void pin_take(struct client *cl, struct txn_client *tc, int cls)
-{
-	if (!tc->pin_logged) {
-		tc->pin_logged = 1;
-		clog(cl, LOG_LVL_LOG, "pinned to its server connection: %s", pin_names[cls]);
-	}
-	cl->c.w->stats.pins[cls]++;
-	tc->pins[cls]++;
-}
-
-static void pin_drop(struct txn_client *tc, int cls, int all)
-{
-	if (all || tc->pins[cls] <= 1)
-		tc->pins[cls] = 0;
-	else
-		tc->pins[cls]--;
-}
-
-/* Pins taken and released by statements being sent to the server. Counting is by
- * statement, not by object: a CLOSE or DEALLOCATE releases one, so a client that
- * declares two WITH HOLD cursors stays pinned until both are closed (or DISCARD ALL). */
-static void pins_apply(struct client *cl, const struct stmt_info *si)
-{
-	struct txn_client *tc = txn_client_get(cl);
-	if (!tc)
-		return;
-	if (si->advisory_unlock_all)
-		tc->pins[PIN_ADVISORY] = 0;
-	for (int i = 0; i < si->advisory_lock; i++)
-		pin_take(cl, tc, PIN_ADVISORY);
-	for (int i = 0; i < si->advisory_unlock && tc->pins[PIN_ADVISORY]; i++)
-		pin_drop(tc, PIN_ADVISORY, 0);
-	for (int i = 0; i < si->n; i++) {
-		const struct stmt_item *it = &si->item[i];
-		switch (it->kind) {
-		case SK_CREATE_TEMP:
-			pin_take(cl, tc, PIN_TEMP);
-			break;
-		case SK_DECLARE_HOLD:
-			pin_take(cl, tc, PIN_HOLD);
-			break;
-		case SK_PREPARE:
-			pin_take(cl, tc, PIN_PREPARE);
-			break;
-		case SK_DISCARD_ALL:
-			memset(tc->pins, 0, sizeof(tc->pins));
-			break;
-		case SK_DISCARD_TEMP:
-			pin_drop(tc, PIN_TEMP, 1);
-			break;
-		case SK_CLOSE_ALL:
-			pin_drop(tc, PIN_HOLD, 1);
-			break;
-		case SK_CLOSE:
-			if (tc->pins[PIN_HOLD])
-				pin_drop(tc, PIN_HOLD, 0);
-			break;
-		case SK_DEALLOCATE_ALL:
-			pin_drop(tc, PIN_PREPARE, 1);
-			break;
-		case SK_DEALLOCATE:
-			if (tc->pins[PIN_PREPARE])
-				pin_drop(tc, PIN_PREPARE, 0);
-			break;
-		default:
-			break;
-		}
-	}
-}
-
-/* pin_policy = error: the text that makes PostgreSQL itself raise the refusal, so it
- * arrives in protocol order and fails an open transaction block as a real error would. */
-static int refusal_sql(int cls, char *out, size_t len)
-{
-	int n = snprintf(out, len,
-	                 "DO $sluice$BEGIN RAISE EXCEPTION USING ERRCODE = '0A000', MESSAGE = "
-	                 "'%s is not allowed in transaction pooling (pin_policy = error)', HINT = "
-	                 "'Use a session-mode pool for this client, or set pin_policy = pin.'; "
-	                 "END$sluice$",
-	                 pin_names[cls]);
-	return n < 0 || (size_t)n >= len ? -1 : n;
-}
-
-static void refuse_log(struct client *cl, int cls)
-{
-	clog(cl, LOG_LVL_WARNING, "refused %s (pin_policy = error)", pin_names[cls]);
-}
-
 /* --- database commands --- */
 
 static void close_idle_to_db(struct client *cl, const char *dbname, const char *why)
@@ -346,9 +223,13 @@ static void pend_add(struct server *srv, enum sess_op_kind kind, const char *nam
 	ts->npend++;
 }
 
-static void pend_clear(struct txn_server *ts)
+/* Forget the pending ops; a LISTEN among them that did not commit goes away. */
+static void pend_clear(struct server *srv)
 {
+	struct txn_server *ts = srv->txn;
 	for (int i = 0; i < ts->npend; i++) {
+		if (ts->pend[i].kind == SO_LISTEN && srv->client)
+			listen_drop_pending(srv->client, ts->pend[i].name);
 		free(ts->pend[i].name);
 		free(ts->pend[i].value);
 	}
@@ -374,6 +255,18 @@ static void pend_commit(struct server *srv)
 			if (tc)
 				vars_del(&tc->vars, op->name);
 			break;
+		case SO_LISTEN:
+			if (cl)
+				listen_activate(cl, op->name);
+			break;
+		case SO_UNLISTEN:
+			if (cl)
+				listen_remove(cl, op->name);
+			break;
+		case SO_UNLISTEN_ALL:
+			if (cl)
+				listen_remove(cl, NULL);
+			break;
 		case SO_DISCARD_ALL:
 			/* The server dropped sluice's statements too: it cannot be reused. */
 			ts->dirty = 1;
@@ -387,7 +280,7 @@ static void pend_commit(struct server *srv)
 			break;
 		}
 	}
-	pend_clear(ts);
+	pend_clear(srv);
 }
 
 /* Record what the statements about to run on the server change in the session. */
@@ -408,6 +301,9 @@ static void note_effects(struct client *cl, const struct stmt_info *si)
 		case SK_RESET_ALL:
 			pend_add(srv, SO_RESET_ALL, NULL, NULL, 0);
 			break;
+		case SK_UNLISTEN_ALL:
+			pend_add(srv, SO_UNLISTEN_ALL, NULL, NULL, 0);
+			break;
 		case SK_DISCARD_ALL:
 			pend_add(srv, SO_DISCARD_ALL, NULL, NULL, 0);
 			break;
@@ -417,7 +313,7 @@ static void note_effects(struct client *cl, const struct stmt_info *si)
 			srv->txn->dirty = 1; /* sluice's own statements went too */
 			break;
 		case SK_ROLLBACK:
-			pend_clear(srv->txn); /* what this transaction SET is undone */
+			pend_clear(srv); /* what this transaction SET is undone */
 			break;
 		case SK_DROP_DATABASE:
 			close_idle_to_db(cl, it->name, "database is being dropped");
@@ -435,7 +331,7 @@ static void note_effects(struct client *cl, const struct stmt_info *si)
 	}
 	if (si->more)
 		pend_add(srv, SO_SET, "?", "", SESS_VALUE_MAX); /* too many to follow: dirty */
-	pins_apply(cl, si);
+	txn_pins_apply(cl, si);
 }
 
 /* --- hooks --- */
@@ -460,15 +356,55 @@ static void send_error_ready(struct client *cl, const char *state, const char *m
 }
 
 /* DISCARD ALL / DEALLOCATE answered without the server; returns the synth or SY_NONE. */
-static enum txn_synth local_answer(struct client *cl, const struct stmt_info *si)
+/* LISTEN / UNLISTEN as a query of their own go to the pool's listener connection; inside a
+ * transaction block they take effect when it commits (pending on the server like a SET). */
+static enum txn_synth listen_answer(struct client *cl, struct server *srv,
+                                    const struct stmt_info *si)
+{
+	const struct stmt_item *it = &si->item[0];
+	enum sess_op_kind op;
+	if (si->n != 1 || si->more || (cl->txn && cl->txn->pins[PIN_LISTEN]))
+		return SY_NONE; /* a LISTEN already sent to its server: UNLISTEN goes there too */
+	if (it->kind == SK_LISTEN)
+		op = SO_LISTEN;
+	else if (it->kind == SK_UNLISTEN)
+		op = SO_UNLISTEN;
+	else if (it->kind == SK_UNLISTEN_ALL)
+		op = SO_UNLISTEN_ALL;
+	else
+		return SY_NONE;
+	if (srv && srv->txn_status != 'I' && op != SO_LISTEN) {
+		pend_add(srv, op, op == SO_UNLISTEN_ALL ? NULL : it->name, NULL, 0);
+	} else if (op == SO_LISTEN) {
+		/* In a block: registered now but delivered only once the block commits. */
+		int pending = srv && srv->txn_status != 'I';
+		int r = listen_add(cl, it->name, pending);
+		if (r < 0)
+			return SY_NONE; /* out of memory: let the server answer (and pin) */
+		if (r > 0)
+			return SY_WAIT;
+		if (pending)
+			pend_add(srv, SO_LISTEN, it->name, NULL, 0);
+	} else {
+		listen_remove(cl, op == SO_UNLISTEN ? it->name : NULL);
+	}
+	return op == SO_LISTEN ? SY_LISTEN : SY_UNLISTEN;
+}
+
+static enum txn_synth local_answer(struct client *cl, struct server *srv,
+                                   const struct stmt_info *si)
 {
 	struct txn_client *tc = cl->txn;
+	enum txn_synth sy = listen_answer(cl, srv, si);
+	if (sy != SY_NONE)
+		return sy;
 	if (txn_client_pinned(cl))
 		return SY_NONE; /* the session objects live on the server: let it discard them */
 	if (stmt_is_single(si, SK_DISCARD_ALL)) {
 		if (tc) {
 			sess_vars_clear(&tc->vars);
 			ps_client_clear(cl);
+			listen_remove(cl, NULL);
 		}
 		return SY_DISCARD_ALL;
 	}
@@ -496,18 +432,20 @@ int txn_client_unlinked(struct client *cl, uint8_t type, const uint8_t *p, uint3
 		return PKT_NEED_FULL;
 	query_text(p, avail, &sql, &len);
 	stmt_classify(sql, len, &si);
-	enum txn_synth sy = local_answer(cl, &si);
+	enum txn_synth sy = local_answer(cl, NULL, &si);
+	if (sy == SY_WAIT)
+		return PKT_PAUSE;
 	if (sy != SY_NONE) {
 		txn_send_synth(cl, sy, 'I');
 		return cl->c.closed ? PKT_GONE : PKT_HANDLED;
 	}
-	int cls = pin_wanted(&si);
+	int cls = txn_pin_wanted(&si);
 	if (cls >= 0 && cl->c.w->cfg->pin_policy == PIN_POLICY_ERROR) {
 		char msg[160];
 		snprintf(msg, sizeof(msg),
 		         "%s is not allowed in transaction pooling (pin_policy = error)",
-		         pin_names[cls]);
-		refuse_log(cl, cls);
+		         txn_pin_name(cls));
+		txn_refuse_log(cl, cls);
 		send_error_ready(
 		    cl, "0A000", msg,
 		    "Use a session-mode pool for this client, or set pin_policy = pin.");
@@ -523,7 +461,7 @@ static int refuse_linked(struct client *cl, uint8_t type, const char *name, int 
 {
 	uint8_t b[600];
 	char sqlbuf[480];
-	int sl = refusal_sql(cls, sqlbuf, sizeof(sqlbuf));
+	int sl = txn_refusal_sql(cls, sqlbuf, sizeof(sqlbuf));
 	size_t nl = name ? strlen(name) + 1 : 0, n = 0;
 	if (sl < 0 || nl > 64)
 		return -1;
@@ -540,7 +478,7 @@ static int refuse_linked(struct client *cl, uint8_t type, const char *name, int 
 		b[n++] = 0;
 	}
 	pg_put_u32(b + 1, (uint32_t)(n - 1));
-	refuse_log(cl, cls);
+	txn_refuse_log(cl, cls);
 	conn_flush_forward(&cl->c);
 	if (conn_send(&cl->server->c, b, n) < 0)
 		return PKT_GONE;
@@ -570,7 +508,9 @@ int txn_client_linked(struct client *cl, uint8_t type, const uint8_t *p, uint32_
 		ts->skipping = 0;
 		enum txn_synth sy = SY_NONE;
 		if (!stmt_is_single(&si, SK_DISCARD_ALL) || srv->txn_status == 'I')
-			sy = local_answer(cl, &si);
+			sy = local_answer(cl, srv, &si);
+		if (sy == SY_WAIT)
+			return PKT_PAUSE;
 		if (sy != SY_NONE) {
 			int idle = !ts->qlen;
 			txn_synth_answer(srv, 'Q', sy);
@@ -579,7 +519,7 @@ int txn_client_linked(struct client *cl, uint8_t type, const uint8_t *p, uint32_
 				srv->c.ops->post(&srv->c);
 			return cl->c.closed ? PKT_GONE : PKT_HANDLED;
 		}
-		int cls = pin_wanted(&si);
+		int cls = txn_pin_wanted(&si);
 		if (txn_req_push(srv, 'Q', RA_FWD, SY_NONE, 0) < 0) {
 			client_fatal(cl, "54000",
 			             "too many pipelined requests for sluice to track");
@@ -600,16 +540,16 @@ int txn_client_linked(struct client *cl, uint8_t type, const uint8_t *p, uint32_
 			return PKT_NEED_FULL;
 		if (q) {
 			stmt_classify(q, strlen(q), &si);
-			int cls = pin_wanted(&si);
+			int cls = txn_pin_wanted(&si);
 			if (cls >= 0 && cl->c.w->cfg->pin_policy == PIN_POLICY_ERROR) {
 				if (*name && cl->c.w->cfg->max_prepared_statements > 0) {
 					/* The client's name stands for the refusal from now on. */
 					char body[480];
-					int bl = refusal_sql(cls, body, sizeof(body) - 2);
+					int bl = txn_refusal_sql(cls, body, sizeof(body) - 2);
 					if (bl < 0)
 						return -1;
 					body[bl + 1] = body[bl + 2] = 0;
-					refuse_log(cl, cls);
+					txn_refuse_log(cl, cls);
 					return ps_parse_named(cl, name, (uint8_t *)body,
 					                      (uint32_t)bl + 3);
 				}
@@ -651,7 +591,7 @@ int txn_server_msg(struct server *srv, uint8_t type, const uint8_t *p, uint32_t 
 		if (p[5] == 'I') {
 			if (ts->npend && !ts->pend_err)
 				pend_commit(srv);
-			pend_clear(ts);
+			pend_clear(srv);
 		} else if (p[5] == 'E' && ts->npend) {
 			ts->pend_err = 1;
 		}
@@ -686,6 +626,22 @@ void txn_note_idle_drop(struct server *srv, const char *why)
 	slog(srv, LOG_LVL_LOG, "idle server connection ended by the server (%s): dropped", why);
 }
 
+void txn_server_reset(struct server *srv, const char *sql)
+{
+	struct txn_server *ts = srv->txn;
+	struct stmt_info si;
+	if (!ts)
+		return;
+	stmt_classify(sql, strlen(sql), &si);
+	for (int i = 0; i < si.n; i++) {
+		enum stmt_kind k = si.item[i].kind;
+		if (k == SK_DISCARD_ALL || k == SK_DEALLOCATE_ALL)
+			ps_cache_clear(&ts->cache);
+		if (k == SK_DISCARD_ALL || k == SK_RESET_ALL)
+			sess_vars_clear(&ts->vars);
+	}
+}
+
 void txn_client_closing(struct client *cl)
 {
 	if (cl->server && cl->server->txn && txn_client_pinned(cl))
@@ -697,6 +653,8 @@ void txn_client_free(struct client *cl)
 	struct txn_client *tc = cl->txn;
 	if (!tc)
 		return;
+	listen_remove(cl, NULL);
+	wb_free(&tc->notify_q);
 	sess_vars_clear(&tc->vars);
 	ps_names_clear(&tc->names, &cl->c.w->ps_reg);
 	free(tc);
@@ -710,7 +668,7 @@ void txn_server_free(struct server *srv)
 		return;
 	sess_vars_clear(&ts->vars);
 	ps_cache_free(&ts->cache);
-	pend_clear(ts);
+	pend_clear(srv);
 	free(ts->q);
 	free(ts);
 	srv->txn = NULL;
