@@ -57,6 +57,7 @@ static void start_txn(struct client *c, double intended);
 static void send_step(struct client *c);
 static void connect_begin(struct client *c);
 static void dispatch(struct wl_thread *wt);
+static void stop_clients(struct worker *wk);
 
 /* ---- statistics ---- */
 
@@ -505,6 +506,17 @@ static void connect_begin(struct client *c)
 
 /* ---- scheduling ---- */
 
+/* The end timer may fire a little after the end of the window (a busy loop): a transaction must
+ * not start after it, as it would be counted nowhere. Stops the worker and this client. */
+static int past_end(struct client *c)
+{
+	if (mono_now() < c->wk->b->t_end)
+		return 0;
+	stop_clients(c->wk);
+	client_done(c);
+	return 1;
+}
+
 static void become_ready(struct client *c)
 {
 	const struct workload *w = c->wt->w;
@@ -520,7 +532,8 @@ static void become_ready(struct client *c)
 		set_timer(c, w->think_time, CS_THINK);
 		return;
 	}
-	start_txn(c, mono_now());
+	if (!past_end(c))
+		start_txn(c, mono_now());
 }
 
 /* Hand every arrival that is due to a free client; then sleep until the next one. */
@@ -533,6 +546,10 @@ static void dispatch(struct wl_thread *wt)
 		return; /* no free client: the next one to finish calls us */
 	now = mono_now();
 	while (wt->idle && wt->arr.next <= now && !wk->stopping) {
+		if (wt->arr.next >= wk->b->t_end) { /* the end timer is late: stop now */
+			stop_clients(wk);
+			return;
+		}
 		struct client *c = wt->idle;
 		double t = arrival_take(&wt->arr);
 		double lag = now - t;
@@ -578,7 +595,8 @@ static void client_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 			connect_begin(c);
 		return;
 	case CS_THINK:
-		start_txn(c, mono_now());
+		if (!past_end(c))
+			start_txn(c, mono_now());
 		return;
 	case CS_BACKOFF:
 		start_attempt(c);
