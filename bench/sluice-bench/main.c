@@ -4,8 +4,8 @@
  *
  *   sluice-bench init FILE [-h HOST] [-p PORT] [-U USER] [--target CONNINFO] [--scale N]
  *   sluice-bench run  FILE [-h HOST] [-p PORT] [-U USER] [--target CONNINFO] [--duration 60s]
- *                     [--warmup 5s] [--scale N] [--seed N] [--threads N] [--quiet|--progress]
- *                     --out DIR
+ *                     [--warmup 5s] [--scale N] [--seed N] [--threads N] [--only NAME,...]
+ *                     [--quiet|--progress] --out DIR
  */
 #include "init.h"
 #include "report.h"
@@ -30,7 +30,8 @@ static void usage(FILE *f)
 	      "                    [--scale N]\n"
 	      "  sluice-bench run  SCENARIO.ini [-h HOST] [-p PORT] [-U USER] [--target CONNINFO]\n"
 	      "                    [--duration 60s] [--warmup 5s] [--scale N] [--seed N]\n"
-	      "                    [--threads N] [--quiet | --progress] --out DIR\n"
+	      "                    [--threads N] [--only NAME,...] [--quiet | --progress]\n"
+	      "                    --out DIR\n"
 	      "  sluice-bench --version | --help\n"
 	      "The password comes from PGPASSWORD or ~/.pgpass, as for psql.\n",
 	      f);
@@ -225,7 +226,7 @@ int main(int argc, char **argv)
 	                                         {NULL, 0, NULL, 0}};
 	struct run_opts o = {.progress = isatty(STDERR_FILENO)};
 	struct bench b = {0};
-	const char *cmd, *file, *dur = NULL, *warm = NULL, *scale = NULL, *seed = NULL;
+	const char *cmd, *file, *dur = NULL, *warm = NULL, *scale = NULL, *seed = NULL, *only = NULL;
 	char err[1024];
 	long long n;
 	int c, rc;
@@ -270,6 +271,9 @@ int main(int argc, char **argv)
 			break;
 		case 'S':
 			seed = optarg;
+			break;
+		case 'O':
+			only = optarg;
 			break;
 		case 'o':
 			o.out_dir = optarg;
@@ -329,6 +333,10 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		b.sc->seed = (uint64_t)n;
+	}
+	if (only && scenario_keep_only(b.sc, only, err, sizeof(err)) < 0) {
+		fprintf(stderr, "sluice-bench: --only: %s\n", err);
+		goto out;
 	}
 	b.opt = &o;
 	if (!strcmp(cmd, "init")) {

@@ -293,7 +293,7 @@ static int write_md(struct bench *b, const char *path, int plots)
 	if (plots)
 		fputs("\n## All workloads\n\n![p99 latency](latency-p99.png)\n\n![throughput]"
 		      "(throughput.png)\n",
-		      f);
+		      f); /* latency-p99.png is missing when nothing committed at all */
 	if (b->n_warnings) {
 		fputs("\n## Warnings\n\n", f);
 		for (int i = 0; i < b->n_warnings; i++)
@@ -327,6 +327,14 @@ static int write_timelines(struct bench *b, const char *dir)
 	return 0;
 }
 
+static int has_latency(const struct timeline *tl)
+{
+	for (int k = 0; k < tl->n; k++)
+		if (tl->pt[k].p50 > 0)
+			return 1;
+	return 0;
+}
+
 static int write_gp(struct bench *b, const char *path)
 {
 	const struct scenario *sc = b->sc;
@@ -345,30 +353,49 @@ static int write_gp(struct bench *b, const char *path)
 	if (sc->warmup > 0)
 		fprintf(f, "set arrow from %.1f, graph 0 to %.1f, graph 1 nohead dt 2\n",
 		        sc->warmup, sc->warmup);
+	int any_lat = 0;
 	for (int i = 0; i < sc->n_w; i++) {
 		const char *n = sc->w[i].name;
+		fprintf(f, "set output 'workload-%s.png'\nset multiplot layout 2,1 title '%s: %s'\n",
+		        n, sc->name, n);
+		/* gnuplot refuses a plot with no defined point: a workload that committed nothing
+		 * gets an empty panel that says so */
+		if (has_latency(&b->tl[i])) {
+			any_lat = 1;
+			fprintf(f,
+			        "set ylabel 'latency ms (log)'\nset logscale y\n"
+			        "plot 'timeline-%s.tsv' using 1:($3>0?$3:NaN) with lines title 'p50', "
+			        "'' using 1:($4>0?$4:NaN) with lines title 'p95', "
+			        "'' using 1:($5>0?$5:NaN) with lines title 'p99', "
+			        "'' using 1:($6>0?$6:NaN) with lines dt 3 title 'max'\n"
+			        "unset logscale y\n",
+			        n);
+		} else {
+			fputs("set ylabel 'latency ms'\nset yrange [0:1]\n"
+			      "set label 1 'no committed transaction' at graph 0.5, 0.5 center\n"
+			      "plot -1 notitle\nunset label 1\nset autoscale y\n",
+			      f);
+		}
 		fprintf(f,
-		        "set output 'workload-%s.png'\n"
-		        "set multiplot layout 2,1 title '%s: %s'\n"
-		        "set ylabel 'latency ms (log)'\nset logscale y\n"
-		        "plot 'timeline-%s.tsv' using 1:($3>0?$3:NaN) with lines title 'p50', "
-		        "'' using 1:($4>0?$4:NaN) with lines title 'p95', "
-		        "'' using 1:($5>0?$5:NaN) with lines title 'p99', "
-		        "'' using 1:($6>0?$6:NaN) with lines dt 3 title 'max'\n"
-		        "unset logscale y\nset ylabel 'per second'\n"
+		        "set ylabel 'per second'\n"
 		        "plot 'timeline-%s.tsv' using 1:2 with lines title 'committed tps', "
 		        "'' using 1:7 with impulses title 'errors', '' using 1:8 with points title "
 		        "'retries'\n"
 		        "unset multiplot\n",
-		        n, sc->name, n, n, n);
+		        n);
 	}
-	fputs("set output 'latency-p99.png'\nset title 'p99 latency per workload'\n"
-	      "set ylabel 'ms (log)'\nset logscale y\nplot ",
-	      f);
-	for (int i = 0; i < sc->n_w; i++)
-		fprintf(f, "%s'timeline-%s.tsv' using 1:($5>0?$5:NaN) with lines title '%s'",
-		        i ? ", " : "", sc->w[i].name, sc->w[i].name);
-	fputs("\nunset logscale y\nset output 'throughput.png'\n"
+	if (any_lat) {
+		int k = 0;
+		fputs("set output 'latency-p99.png'\nset title 'p99 latency per workload'\n"
+		      "set ylabel 'ms (log)'\nset logscale y\nplot ",
+		      f);
+		for (int i = 0; i < sc->n_w; i++)
+			if (has_latency(&b->tl[i]))
+				fprintf(f, "%s'timeline-%s.tsv' using 1:($5>0?$5:NaN) with lines title '%s'",
+				        k++ ? ", " : "", sc->w[i].name, sc->w[i].name);
+		fputs("\nunset logscale y\n", f);
+	}
+	fputs("set output 'throughput.png'\n"
 	      "set title 'committed transactions per second per workload'\nset ylabel 'tps'\nplot ",
 	      f);
 	for (int i = 0; i < sc->n_w; i++)

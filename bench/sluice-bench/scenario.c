@@ -409,3 +409,48 @@ void scenario_free(struct scenario *sc)
 	free(sc->init_path);
 	free(sc);
 }
+
+int scenario_keep_only(struct scenario *sc, const char *names, char *err, size_t errlen)
+{
+	char *list = strdup(names), *save = NULL;
+	int *keep = calloc((size_t)sc->n_w, sizeof(*keep)), n = 0, rc = -1;
+
+	if (!list || !keep) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	for (char *t = strtok_r(list, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
+		int found = 0;
+		for (int i = 0; i < sc->n_w; i++)
+			if (strcmp(sc->w[i].name, t) == 0)
+				found = keep[i] = 1;
+		if (!found) {
+			snprintf(err, errlen, "no workload named %s in %s", t, sc->path);
+			goto out;
+		}
+	}
+	for (int i = 0; i < sc->n_w; i++) {
+		if (keep[i]) {
+			sc->w[n++] = sc->w[i];
+			continue;
+		}
+		struct workload *w = &sc->w[i];
+		free(w->name);
+		free(w->database);
+		free(w->application_name);
+		free(w->script_path);
+		free(w->init_path);
+		script_free(w->script);
+	}
+	if (n == 0) {
+		snprintf(err, errlen, "no workload selected");
+		sc->n_w = n;
+		goto out;
+	}
+	sc->n_w = n;
+	rc = 0;
+out:
+	free(list);
+	free(keep);
+	return rc;
+}

@@ -52,6 +52,9 @@ struct scenario {
 struct scenario *scenario_load(const char *path, char *err, size_t errlen);
 /* Free a scenario (NULL allowed). */
 void scenario_free(struct scenario *sc);
+/* Keep only the workloads named in the comma-separated list (order of the file). Returns 0, or -1
+ * with a message when a name is unknown. */
+int scenario_keep_only(struct scenario *sc, const char *names, char *err, size_t errlen);
 /* Strip a trailing " ; comment" or " # comment" from an ini value, in place. */
 void scenario_strip_comment(char *v);
 /* Parse "40001, 40P01" into codes; returns the count or -1 for an invalid code. */
