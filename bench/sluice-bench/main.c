@@ -5,7 +5,7 @@
  *   sluice-bench init FILE [-h HOST] [-p PORT] [-U USER] [--target CONNINFO] [--scale N]
  *   sluice-bench run  FILE [-h HOST] [-p PORT] [-U USER] [--target CONNINFO] [--duration 60s]
  *                     [--warmup 5s] [--scale N] [--seed N] [--threads N] [--only NAME,...]
- *                     [--quiet|--progress] --out DIR
+ *                     [--clients NAME=N] [--rate NAME=TPS] [--quiet|--progress] --out DIR
  */
 #include "init.h"
 #include "report.h"
@@ -23,6 +23,51 @@
 #include <time.h>
 #include <unistd.h>
 
+/* --clients NAME=N / --rate NAME=R: change one workload for this run (capacity searches). */
+struct override {
+	const char *spec;
+	int is_rate;
+};
+
+static int apply_override(struct scenario *sc, const struct override *ov)
+{
+	const char *opt = ov->is_rate ? "--rate" : "--clients";
+	const char *eq = strchr(ov->spec, '=');
+	char *end;
+
+	if (!eq) {
+		fprintf(stderr, "sluice-bench: %s: expected WORKLOAD=VALUE\n", opt);
+		return -1;
+	}
+	for (int i = 0; i < sc->n_w; i++) {
+		struct workload *w = &sc->w[i];
+		if (strlen(w->name) != (size_t)(eq - ov->spec) ||
+		    strncmp(w->name, ov->spec, (size_t)(eq - ov->spec)) != 0)
+			continue;
+		double v = strtod(eq + 1, &end);
+		if (end == eq + 1 || *end || !(v >= 0) || (!ov->is_rate && (v < 1 || v > 100000))) {
+			fprintf(stderr, "sluice-bench: %s: bad value in %s\n", opt, ov->spec);
+			return -1;
+		}
+		if (ov->is_rate) {
+			if (w->think_time > 0 && v > 0) {
+				fprintf(stderr,
+				        "sluice-bench: --rate: %s is a closed-loop workload "
+				        "(think_time)\n",
+				        w->name);
+				return -1;
+			}
+			w->rate = v;
+		} else {
+			w->clients = (int)v;
+		}
+		return 0;
+	}
+	fprintf(stderr, "sluice-bench: %s: no workload named %.*s\n", opt, (int)(eq - ov->spec),
+	        ov->spec);
+	return -1;
+}
+
 static void usage(FILE *f)
 {
 	fputs("usage:\n"
@@ -30,7 +75,8 @@ static void usage(FILE *f)
 	      "                    [--scale N]\n"
 	      "  sluice-bench run  SCENARIO.ini [-h HOST] [-p PORT] [-U USER] [--target CONNINFO]\n"
 	      "                    [--duration 60s] [--warmup 5s] [--scale N] [--seed N]\n"
-	      "                    [--threads N] [--only NAME,...] [--quiet | --progress]\n"
+	      "                    [--threads N] [--only NAME,...] [--clients NAME=N]\n"
+	      "                    [--rate NAME=TPS] [--quiet | --progress]\n"
 	      "                    --out DIR\n"
 	      "  sluice-bench --version | --help\n"
 	      "The password comes from PGPASSWORD or ~/.pgpass, as for psql.\n",
@@ -209,24 +255,22 @@ static int cmd_run(struct bench *b, struct run_opts *o)
 
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {{"host", required_argument, NULL, 'h'},
-	                                         {"port", required_argument, NULL, 'p'},
-	                                         {"user", required_argument, NULL, 'U'},
-	                                         {"target", required_argument, NULL, 'd'},
-	                                         {"duration", required_argument, NULL, 'T'},
-	                                         {"warmup", required_argument, NULL, 'W'},
-	                                         {"scale", required_argument, NULL, 's'},
-	                                         {"seed", required_argument, NULL, 'S'},
-	                                         {"threads", required_argument, NULL, 'j'},
-	                                         {"out", required_argument, NULL, 'o'},
-	                                         {"quiet", no_argument, NULL, 'q'},
-	                                         {"progress", no_argument, NULL, 'P'},
-	                                         {"help", no_argument, NULL, 'H'},
-	                                         {"version", no_argument, NULL, 'V'},
-	                                         {NULL, 0, NULL, 0}};
+	static const struct option longopts[] = {
+	    {"host", required_argument, NULL, 'h'},     {"port", required_argument, NULL, 'p'},
+	    {"user", required_argument, NULL, 'U'},     {"target", required_argument, NULL, 'd'},
+	    {"duration", required_argument, NULL, 'T'}, {"warmup", required_argument, NULL, 'W'},
+	    {"scale", required_argument, NULL, 's'},    {"seed", required_argument, NULL, 'S'},
+	    {"threads", required_argument, NULL, 'j'},  {"out", required_argument, NULL, 'o'},
+	    {"quiet", no_argument, NULL, 'q'},          {"progress", no_argument, NULL, 'P'},
+	    {"only", required_argument, NULL, 'O'},     {"clients", required_argument, NULL, 'C'},
+	    {"rate", required_argument, NULL, 'R'},     {"help", no_argument, NULL, 'H'},
+	    {"version", no_argument, NULL, 'V'},        {NULL, 0, NULL, 0}};
 	struct run_opts o = {.progress = isatty(STDERR_FILENO)};
+	struct override over[32];
+	int n_over = 0;
 	struct bench b = {0};
-	const char *cmd, *file, *dur = NULL, *warm = NULL, *scale = NULL, *seed = NULL, *only = NULL;
+	const char *cmd, *file, *dur = NULL, *warm = NULL, *scale = NULL, *seed = NULL,
+	                        *only = NULL;
 	char err[1024];
 	long long n;
 	int c, rc;
@@ -274,6 +318,16 @@ int main(int argc, char **argv)
 			break;
 		case 'O':
 			only = optarg;
+			break;
+		case 'C':
+		case 'R':
+			if (n_over >= (int)(sizeof(over) / sizeof(over[0]))) {
+				fprintf(stderr,
+				        "sluice-bench: too many --clients/--rate options\n");
+				return 2;
+			}
+			over[n_over].is_rate = c == 'R';
+			over[n_over++].spec = optarg;
 			break;
 		case 'o':
 			o.out_dir = optarg;
@@ -333,6 +387,10 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		b.sc->seed = (uint64_t)n;
+	}
+	for (int i = 0; i < n_over; i++) {
+		if (apply_override(b.sc, &over[i]) < 0)
+			goto out;
 	}
 	if (only && scenario_keep_only(b.sc, only, err, sizeof(err)) < 0) {
 		fprintf(stderr, "sluice-bench: --only: %s\n", err);

@@ -103,6 +103,8 @@ static void json_workload(FILE *f, const struct bench *b, int i)
 	json_num(f, w->rate);
 	fputs(", \"think_time_ms\": ", f);
 	json_num(f, w->think_time * 1000);
+	fputs(", \"slo_p99_ms\": ", f);
+	json_num(f, w->slo_p99 * 1000);
 	fputs(", \"script\": ", f);
 	json_str(f, w->script_path);
 	fprintf(f, ",\n      \"committed\": %llu, \"failed\": %llu, \"tps\": ",
@@ -356,20 +358,22 @@ static int write_gp(struct bench *b, const char *path)
 	int any_lat = 0;
 	for (int i = 0; i < sc->n_w; i++) {
 		const char *n = sc->w[i].name;
-		fprintf(f, "set output 'workload-%s.png'\nset multiplot layout 2,1 title '%s: %s'\n",
+		fprintf(f,
+		        "set output 'workload-%s.png'\nset multiplot layout 2,1 title '%s: %s'\n",
 		        n, sc->name, n);
 		/* gnuplot refuses a plot with no defined point: a workload that committed nothing
 		 * gets an empty panel that says so */
 		if (has_latency(&b->tl[i])) {
 			any_lat = 1;
-			fprintf(f,
-			        "set ylabel 'latency ms (log)'\nset logscale y\n"
-			        "plot 'timeline-%s.tsv' using 1:($3>0?$3:NaN) with lines title 'p50', "
-			        "'' using 1:($4>0?$4:NaN) with lines title 'p95', "
-			        "'' using 1:($5>0?$5:NaN) with lines title 'p99', "
-			        "'' using 1:($6>0?$6:NaN) with lines dt 3 title 'max'\n"
-			        "unset logscale y\n",
-			        n);
+			fprintf(
+			    f,
+			    "set ylabel 'latency ms (log)'\nset logscale y\n"
+			    "plot 'timeline-%s.tsv' using 1:($3>0?$3:NaN) with lines title 'p50', "
+			    "'' using 1:($4>0?$4:NaN) with lines title 'p95', "
+			    "'' using 1:($5>0?$5:NaN) with lines title 'p99', "
+			    "'' using 1:($6>0?$6:NaN) with lines dt 3 title 'max'\n"
+			    "unset logscale y\n",
+			    n);
 		} else {
 			fputs("set ylabel 'latency ms'\nset yrange [0:1]\n"
 			      "set label 1 'no committed transaction' at graph 0.5, 0.5 center\n"
@@ -391,7 +395,9 @@ static int write_gp(struct bench *b, const char *path)
 		      f);
 		for (int i = 0; i < sc->n_w; i++)
 			if (has_latency(&b->tl[i]))
-				fprintf(f, "%s'timeline-%s.tsv' using 1:($5>0?$5:NaN) with lines title '%s'",
+				fprintf(f,
+				        "%s'timeline-%s.tsv' using 1:($5>0?$5:NaN) with lines "
+				        "title '%s'",
 				        k++ ? ", " : "", sc->w[i].name, sc->w[i].name);
 		fputs("\nunset logscale y\n", f);
 	}
