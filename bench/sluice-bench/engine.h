@@ -48,6 +48,7 @@ struct run_opts {
 	const char *host, *port, *user;
 	int threads;
 	int progress; /* print a line per second on stderr */
+	int no_plots; /* do not run gnuplot (plots.gp and the timelines are still written) */
 	const char *out_dir;
 };
 

@@ -5,7 +5,8 @@
  *   sluice-bench init FILE [-h HOST] [-p PORT] [-U USER] [--target CONNINFO] [--scale N]
  *   sluice-bench run  FILE [-h HOST] [-p PORT] [-U USER] [--target CONNINFO] [--duration 60s]
  *                     [--warmup 5s] [--scale N] [--seed N] [--threads N] [--only NAME,...]
- *                     [--clients NAME=N] [--rate NAME=TPS] [--quiet|--progress] --out DIR
+ *                     [--clients NAME=N] [--rate NAME=TPS] [--no-plots] [--quiet|--progress]
+ *                     --out DIR
  */
 #include "init.h"
 #include "report.h"
@@ -76,7 +77,7 @@ static void usage(FILE *f)
 	      "  sluice-bench run  SCENARIO.ini [-h HOST] [-p PORT] [-U USER] [--target CONNINFO]\n"
 	      "                    [--duration 60s] [--warmup 5s] [--scale N] [--seed N]\n"
 	      "                    [--threads N] [--only NAME,...] [--clients NAME=N]\n"
-	      "                    [--rate NAME=TPS] [--quiet | --progress]\n"
+	      "                    [--rate NAME=TPS] [--no-plots] [--quiet | --progress]\n"
 	      "                    --out DIR\n"
 	      "  sluice-bench --version | --help\n"
 	      "The password comes from PGPASSWORD or ~/.pgpass, as for psql.\n",
@@ -255,16 +256,25 @@ static int cmd_run(struct bench *b, struct run_opts *o)
 
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    {"host", required_argument, NULL, 'h'},     {"port", required_argument, NULL, 'p'},
-	    {"user", required_argument, NULL, 'U'},     {"target", required_argument, NULL, 'd'},
-	    {"duration", required_argument, NULL, 'T'}, {"warmup", required_argument, NULL, 'W'},
-	    {"scale", required_argument, NULL, 's'},    {"seed", required_argument, NULL, 'S'},
-	    {"threads", required_argument, NULL, 'j'},  {"out", required_argument, NULL, 'o'},
-	    {"quiet", no_argument, NULL, 'q'},          {"progress", no_argument, NULL, 'P'},
-	    {"only", required_argument, NULL, 'O'},     {"clients", required_argument, NULL, 'C'},
-	    {"rate", required_argument, NULL, 'R'},     {"help", no_argument, NULL, 'H'},
-	    {"version", no_argument, NULL, 'V'},        {NULL, 0, NULL, 0}};
+	static const struct option longopts[] = {{"host", required_argument, NULL, 'h'},
+	                                         {"port", required_argument, NULL, 'p'},
+	                                         {"user", required_argument, NULL, 'U'},
+	                                         {"target", required_argument, NULL, 'd'},
+	                                         {"duration", required_argument, NULL, 'T'},
+	                                         {"warmup", required_argument, NULL, 'W'},
+	                                         {"scale", required_argument, NULL, 's'},
+	                                         {"seed", required_argument, NULL, 'S'},
+	                                         {"threads", required_argument, NULL, 'j'},
+	                                         {"out", required_argument, NULL, 'o'},
+	                                         {"quiet", no_argument, NULL, 'q'},
+	                                         {"progress", no_argument, NULL, 'P'},
+	                                         {"only", required_argument, NULL, 'O'},
+	                                         {"clients", required_argument, NULL, 'C'},
+	                                         {"rate", required_argument, NULL, 'R'},
+	                                         {"help", no_argument, NULL, 'H'},
+	                                         {"version", no_argument, NULL, 'V'},
+	                                         {"no-plots", no_argument, NULL, 'N'},
+	                                         {NULL, 0, NULL, 0}};
 	struct run_opts o = {.progress = isatty(STDERR_FILENO)};
 	struct override over[32];
 	int n_over = 0;
@@ -318,6 +328,9 @@ int main(int argc, char **argv)
 			break;
 		case 'O':
 			only = optarg;
+			break;
+		case 'N':
+			o.no_plots = 1;
 			break;
 		case 'C':
 		case 'R':

@@ -3,6 +3,7 @@
 #include "report.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -422,6 +423,13 @@ static int run_gnuplot(const char *dir)
 	if (pid == 0) {
 		if (chdir(dir) != 0)
 			_exit(126);
+		/* its warnings (e.g. "empty x range" on a one-second run) go to a file */
+		int fd = open("gnuplot.log", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (fd >= 0) {
+			dup2(fd, STDOUT_FILENO);
+			dup2(fd, STDERR_FILENO);
+			close(fd);
+		}
 		execlp("gnuplot", "gnuplot", "plots.gp", (char *)NULL);
 		_exit(127);
 	}
@@ -448,7 +456,9 @@ int report_write(struct bench *b, const char *dir)
 		fprintf(stderr, "sluice-bench: %s: %s\n", path, strerror(errno));
 		return -1;
 	}
-	switch (run_gnuplot(dir)) {
+	switch (b->opt->no_plots ? 2 : run_gnuplot(dir)) {
+	case 2:
+		break; /* --no-plots */
 	case 0:
 		plots = 1;
 		break;
@@ -458,7 +468,7 @@ int report_write(struct bench *b, const char *dir)
 		           "plots.gp and the timeline files are there to render them later");
 		break;
 	default:
-		bench_warn(b, "gnuplot failed: no PNG plots");
+		bench_warn(b, "gnuplot failed (see gnuplot.log): no PNG plots");
 		break;
 	}
 	snprintf(path, sizeof(path), "%s/report.json", dir);

@@ -355,5 +355,60 @@ script = read.sql
         pg.cleanup()
 
 
+@test(timeout=180)
+def promotion_gate_verdict_and_exit_status():
+    pg = setup_pg()
+    wd = Workdir()
+    gate = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'bench',
+                        'promotion-gate')
+    try:
+        wd.put('schema.sql', SCHEMA)
+        wd.put('read.sql', READ)
+        ini = wd.put('g.ini', """[scenario]
+duration = 2s
+warmup = 0
+init = schema.sql
+max_error_rate = 0.5
+[workload.read]
+database = bench_a
+clients = 2
+think_time = 10ms
+script = read.sql
+""")
+        run_bench(['init', ini, '-h', '127.0.0.1', '-p', str(pg.port), '-U', 'app'])
+        side = 'host=127.0.0.1 port=%d user=app' % pg.port
+        env = dict(harness._client_env('apppw'), SLUICE_BENCH=bench_binary())
+
+        def gate_run(out, *extra):
+            return subprocess.run(['/usr/bin/python3', gate, '--scenario', ini, '--baseline', side,
+                                   '--candidate', side, '--rounds', '2', '--out', out] + list(extra),
+                                  env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True, timeout=120)
+
+        # the same endpoint on both sides, generous thresholds: PASS
+        out = os.path.join(wd.dir, 'pass')
+        r = gate_run(out, '--max-p99-ratio', '100', '--min-tps-ratio', '0.01')
+        eq(r.returncode, 0, 'exit status of a passing gate (%s)' % r.stderr[-500:])
+        if 'promotion-gate: PASS' not in r.stdout:
+            raise AssertionError('no PASS verdict:\n' + r.stdout)
+        for f in ('gate.md', 'gate.json', 'baseline/round-1/report.json',
+                  'candidate/round-2/report.json'):
+            if not os.path.exists(os.path.join(out, f)):
+                raise AssertionError('missing ' + f)
+        verdict = json.load(open(os.path.join(out, 'gate.json')))
+        eq(verdict['thresholds']['max_error_rate'], 0.5, 'threshold taken from the scenario')
+        eq(verdict['thresholds']['max_p99_ratio'], 100, 'threshold from the command line')
+        # an impossible TPS ratio: FAIL and a non-zero exit
+        out = os.path.join(wd.dir, 'fail')
+        r = gate_run(out, '--min-tps-ratio', '50')
+        eq(r.returncode, 1, 'exit status of a breached gate')
+        md = open(os.path.join(out, 'gate.md')).read()
+        if '**Verdict: FAIL**' not in md or 'TPS ratio' not in md:
+            raise AssertionError('gate.md:\n' + md)
+    finally:
+        wd.cleanup()
+        pg.cleanup()
+
+
 if __name__ == '__main__':
     harness.main()
