@@ -469,14 +469,22 @@ static void connected(struct client *c)
 	become_ready(c);
 }
 
+/* While connecting, libpq may close its socket and open another (next address of a host name,
+ * SSL or GSS fallback), which can get the same descriptor number: re-register it every time. */
+static void watch_connecting(struct client *c, int events)
+{
+	unwatch(c);
+	watch(c, PQsocket(c->conn), events);
+}
+
 static void connect_poll(struct client *c)
 {
 	switch (PQconnectPoll(c->conn)) {
 	case PGRES_POLLING_READING:
-		watch(c, PQsocket(c->conn), EV_READ);
+		watch_connecting(c, EV_READ);
 		return;
 	case PGRES_POLLING_WRITING:
-		watch(c, PQsocket(c->conn), EV_WRITE);
+		watch_connecting(c, EV_WRITE);
 		return;
 	case PGRES_POLLING_OK:
 		connected(c);
@@ -501,7 +509,7 @@ static void connect_begin(struct client *c)
 		return;
 	}
 	/* libpq's first step after PQconnectStart is to wait for the socket to be writable */
-	watch(c, PQsocket(c->conn), EV_WRITE);
+	watch_connecting(c, EV_WRITE);
 }
 
 /* ---- scheduling ---- */

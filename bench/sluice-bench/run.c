@@ -174,6 +174,10 @@ static void progress_line(struct mainctx *m, double t)
 		const struct tl_point *p = &b->tl[i].pt[b->tl[i].n - 1];
 		len += snprintf(line + len, sizeof(line) - (size_t)len,
 		                " | %s %.0f tps p99 %.1f ms", sc->w[i].name, p->tps, p->p99);
+		if (m->sec[i].late) /* an arrival waited although a client was free */
+			len += snprintf(line + len, sizeof(line) - (size_t)len,
+			                " (sluice-bench behind: %llu late)",
+			                (unsigned long long)m->sec[i].late);
 	}
 	for (int i = 0; i < sc->n_w; i++) {
 		for (int j = 0; j < STATS_MAX_CODES && m->cumu[i].errors[j].code[0]; j++) {
