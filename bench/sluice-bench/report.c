@@ -283,6 +283,9 @@ static int write_md(struct bench *b, const char *path, int plots)
 			        "| starts late with a free client (bench behind) | %llu, worst "
 			        "%.1f ms |\n",
 			        (unsigned long long)s->late, s->max_lag * 1000);
+		/* TODO(admin console): SHOW POOLS' maxwait / the governor's queue wait per tenant
+		 */
+		fputs("| queue wait as sluice reports it | n/a (no admin console yet) |\n", f);
 		if (s->abandoned)
 			fprintf(f, "| abandoned at the drain timeout | %llu |\n",
 			        (unsigned long long)s->abandoned);
