@@ -42,6 +42,7 @@ struct client {
 	double intended;   /* when the current transaction should have started */
 	double conn_start; /* when the current connection attempt began */
 	double reconnect_delay;
+	double idle_since; /* open loop: when it last became free */
 	uint64_t seq;
 	char err_code[6];
 	char err_msg[160];
@@ -531,6 +532,7 @@ static void become_ready(struct client *c)
 
 	if (w->rate > 0) {
 		c->state = CS_IDLE;
+		c->idle_since = mono_now();
 		c->next_idle = c->wt->idle;
 		c->wt->idle = c;
 		dispatch(c->wt);
@@ -560,7 +562,9 @@ static void dispatch(struct wl_thread *wt)
 		}
 		struct client *c = wt->idle;
 		double t = arrival_take(&wt->arr);
-		double lag = now - t;
+		/* late = waited although this client was free: time before it was free is queueing
+		 * (part of the latency), time after it is sluice-bench being slow */
+		double lag = now - (t > c->idle_since ? t : c->idle_since);
 		wt->idle = c->next_idle;
 		if (t >= wk->b->t_window && t < wk->b->t_end) {
 			wt->tot.offered++;
