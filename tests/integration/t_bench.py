@@ -410,5 +410,44 @@ script = read.sql
         pg.cleanup()
 
 
+@test(timeout=120)
+def capacity_search_steps_up():
+    pg = setup_pg()
+    wd = Workdir()
+    capacity = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'bench',
+                            'capacity')
+    try:
+        wd.put('schema.sql', SCHEMA)
+        wd.put('read.sql', READ)
+        ini = wd.put('c.ini', """[scenario]
+init = schema.sql
+[workload.read]
+database = bench_a
+clients = 1
+think_time = 20ms
+slo_p99 = 10s
+script = read.sql
+""")
+        run_bench(['init', ini, '-h', '127.0.0.1', '-p', str(pg.port), '-U', 'app'])
+        out = os.path.join(wd.dir, 'cap')
+        env = dict(harness._client_env('apppw'), SLUICE_BENCH=bench_binary())
+        r = subprocess.run(['/usr/bin/python3', capacity, '--scenario', ini, '--workload', 'read',
+                            '--target', 'host=127.0.0.1 port=%d user=app' % pg.port, '--out', out,
+                            '--duration', '1s', '--warmup', '0', '--max', '3', '--factor', '2'],
+                           env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, timeout=100)
+        eq(r.returncode, 0, 'capacity exit status (%s)' % (r.stdout + r.stderr)[-800:])
+        md = open(os.path.join(out, 'capacity.md')).read()
+        # clients 1, then 2 (x2), then 4 > --max: two steps, both within a 10 s SLO
+        for needle in ('| 1 |', '| 2 |', 'the SLO held up to clients 2'):
+            if needle not in md:
+                raise AssertionError('capacity.md lacks %r:\n%s' % (needle, md))
+        rep = json.load(open(os.path.join(out, 'step-2', 'report.json')))
+        eq(rep['workloads']['read']['clients'], 2, 'clients of step 2')
+    finally:
+        wd.cleanup()
+        pg.cleanup()
+
+
 if __name__ == '__main__':
     harness.main()

@@ -163,6 +163,27 @@ Test(bench_scenario, errors_name_file_line_and_key)
 	             "workload names are");
 }
 
+Test(bench_scenario, keep_only_some_workloads)
+{
+	char err[512] = "";
+
+	put("a.sql", "SELECT 1;\n");
+	struct scenario *sc = load("[scenario]\n[workload.a]\ndatabase = d\nscript = a.sql\n"
+	                           "[workload.b]\ndatabase = d\nscript = a.sql\n"
+	                           "[workload.c]\ndatabase = e\nscript = a.sql\n",
+	                           err, sizeof(err));
+	cr_assert_not_null(sc, "%s", err);
+	cr_assert_eq(scenario_keep_only(sc, "zzz", err, sizeof(err)), -1);
+	cr_assert_not_null(strstr(err, "no workload named zzz"), "%s", err);
+	cr_assert_eq(sc->n_w, 3, "a failed selection changes nothing");
+	cr_assert_eq(scenario_keep_only(sc, "c, a", err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(sc->n_w, 2);
+	cr_assert_str_eq(sc->w[0].name, "a", "the file's order is kept");
+	cr_assert_str_eq(sc->w[1].name, "c");
+	cr_assert_str_eq(sc->w[1].database, "e");
+	scenario_free(sc);
+}
+
 Test(bench_scenario, strip_comment_and_codes)
 {
 	char v[] = "40001, 40P01 ; retried", w[] = "a;b # c", codes[8][6];
