@@ -22,6 +22,7 @@ enum cstate {
 	CS_ROLLBACK,  /* ROLLBACK after an error inside a transaction block */
 	CS_BACKOFF,   /* waiting before a retry */
 	CS_RECONNECT, /* waiting before connecting again */
+	CS_PAUSE,     /* one loop round after a failure without I/O */
 	CS_DONE,
 };
 
@@ -202,6 +203,21 @@ static void txn_fail(struct client *c, const char *code, const char *msg)
 	after_txn(c);
 }
 
+/* A transaction failed before any I/O: the next one starts from the loop, not from here, so a
+ * closed-loop client whose script always fails cannot recurse without end. */
+static void fail_soon(struct client *c, const char *code, const char *msg)
+{
+	record(c, 0, code, msg);
+	c->in_txn = 0;
+	if (c->wt->w->reconnect)
+		drop_conn(c);
+	if (c->wk->stopping) {
+		client_done(c);
+		return;
+	}
+	set_timer(c, 0, CS_PAUSE);
+}
+
 static int is_retryable(const struct workload *w, const char *code)
 {
 	for (int i = 0; i < w->n_retry; i++)
@@ -279,8 +295,7 @@ static void start_txn(struct client *c, double intended)
 	c->vars[SCRIPT_VAR_LEDGER] = (int64_t)(((uint64_t)c->id << 32) | (c->seq & 0xffffffffu));
 	/* all \set lines at once: a retry runs the same request again with the same values */
 	if (script_eval_sets(s, c->vars, &c->rng, code, msg, sizeof(msg)) < 0) {
-		c->in_txn = 0;
-		txn_fail(c, code, msg);
+		fail_soon(c, code, msg);
 		return;
 	}
 	if (!c->conn) { /* reconnect = yes: this transaction opens its connection */
@@ -328,7 +343,7 @@ static void send_step(struct client *c)
 		ok = PQsendQueryParams(c->conn, st->ext, st->n_params, NULL, vals, NULL, NULL, 0);
 	} else {
 		if (script_render(st, c->vars, &wk->sqlbuf, &wk->sqlcap) < 0) {
-			txn_fail(c, "53200", "sluice-bench: out of memory");
+			fail_soon(c, "53200", "sluice-bench: out of memory");
 			return;
 		}
 		ok = PQsendQuery(c->conn, wk->sqlbuf);
@@ -613,6 +628,9 @@ static void client_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	case CS_BACKOFF:
 		start_attempt(c);
 		return;
+	case CS_PAUSE:
+		become_ready(c);
+		return;
 	case CS_RECONNECT:
 		if (c->wt->w->reconnect)
 			become_ready(c);
@@ -655,6 +673,7 @@ static void stop_clients(struct worker *wk)
 		case CS_WAIT_START:
 		case CS_IDLE:
 		case CS_THINK:
+		case CS_PAUSE:
 		case CS_RECONNECT:
 			client_done(c);
 			break;

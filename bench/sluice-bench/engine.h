@@ -73,7 +73,6 @@ struct bench {
 	int interrupted;
 	char started_at[32];
 	char server_version[64];
-	char server_version_full[256];
 	char target_id[256];     /* what identifies the target (pooler) when it says so */
 	char target_source[128]; /* how target_id was found */
 	char sluice_version[64]; /* TODO(admin console): SHOW VERSION once sluice has one */
@@ -81,7 +80,6 @@ struct bench {
 	int probe_connections;   /* connections made to identify the target (not in the counts) */
 	char *warnings[16];
 	int n_warnings;
-	uint64_t ledger_lines;
 };
 
 /* Add a warning for the report (and print it on stderr). */

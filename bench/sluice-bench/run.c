@@ -294,7 +294,6 @@ static int setup_workers(struct bench *b, struct ev_loop *main_loop, ev_async *d
 			struct wl_thread *wt = &wk->wt[i];
 			struct workload *w = &sc->w[i];
 			wt->w = w;
-			wt->wi = i;
 			wt->n_clients = w->clients / b->n_threads + (t < w->clients % b->n_threads);
 			wstats_reset(&wt->iv);
 			wstats_reset(&wt->tot);
@@ -433,7 +432,6 @@ int run_write_ledgers(struct bench *b, const char *dir)
 			const struct wl_thread *wt = &b->workers[t].wt[i];
 			for (size_t k = 0; k < wt->n_ledger; k++)
 				fprintf(f, "%llu\n", (unsigned long long)wt->ledger[k]);
-			b->ledger_lines += wt->n_ledger;
 		}
 		if (fclose(f) != 0) {
 			perror(path);

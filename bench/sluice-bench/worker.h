@@ -13,7 +13,6 @@ struct client;
 /* One workload's share of one worker thread. */
 struct wl_thread {
 	struct workload *w;
-	int wi;
 	int n_clients;
 	struct connspec cs;
 	struct client *idle; /* open loop: clients waiting for the next arrival */
