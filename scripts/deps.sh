@@ -7,7 +7,7 @@ PACKAGES=(
 	build-essential cmake pkg-config
 	libev-dev libssl-dev libpq-dev libjemalloc-dev libcriterion-dev
 	postgresql-15 postgresql-client-15 pgbouncer python3-psycopg2
-	clang-format
+	clang-format gnuplot-nox
 	# driver tests for transaction pooling (tests/integration/t_prepared.py)
 	python3-psycopg python3-asyncpg libpostgresql-jdbc-java default-jdk-headless nodejs
 )

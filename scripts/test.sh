@@ -3,7 +3,7 @@
 #   1. installs the dependencies (scripts/deps.sh; fast when already there)
 #   2. builds build/ (normal) and build-asan/ (-DSLUICE_SANITIZE=ON: AddressSanitizer + UBSan)
 #   3. runs ctest (unit + integration tests) in both; the integration tests run sluice under ASan too
-#   4. checks the formatting of src/ include/ tests/ with clang-format
+#   4. checks the formatting of src/ include/ tests/ bench/ with clang-format
 # Prints ctest's summary lines and exits non-zero on any failure. Needs no stdin.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -63,7 +63,7 @@ build_and_test build -DSLUICE_SANITIZE=OFF
 build_and_test build-asan -DSLUICE_SANITIZE=ON
 
 echo "=== clang-format check"
-mapfile -t sources < <(find src include tests -type f \( -name '*.c' -o -name '*.h' \) 2>/dev/null | sort)
+mapfile -t sources < <(find src include tests bench -type f \( -name '*.c' -o -name '*.h' \) 2>/dev/null | sort)
 if [ ${#sources[@]} -gt 0 ]; then
 	if clang-format --dry-run --Werror "${sources[@]}" >"$LOGDIR/clang-format.log" 2>&1; then
 		summary+=("clang-format: ${#sources[@]} files formatted")
