@@ -14,16 +14,19 @@
 
 struct runtime;
 struct client;
+struct admin_state;
 
 #define MAX_LISTENERS 16
 
-enum worker_msg_type { WMSG_RELOAD, WMSG_SHUTDOWN_FAST, WMSG_SHUTDOWN_SAFE };
+enum worker_msg_type { WMSG_RELOAD, WMSG_RELOAD_FAILED, WMSG_SHUTDOWN_FAST, WMSG_SHUTDOWN_SAFE };
 
 /* A control-plane message to a worker (config snapshot handover, shutdown). */
 struct worker_msg {
 	struct worker_msg *next;
 	enum worker_msg_type type;
 	struct sluice_config *cfg; /* WMSG_RELOAD: ownership moves to the worker */
+	uint32_t gen;              /* admin RELOAD generation this reload answers (0: a signal) */
+	char err[256];             /* WMSG_RELOAD_FAILED: why */
 };
 
 /* Per-worker counters (summed by readers; written only by the worker thread). */
@@ -64,11 +67,18 @@ struct worker {
 	struct worker_msg *inbox;
 
 	unsigned char scram_mock_key[32]; /* per process run: stable mock salts for unknown users */
-	int shutdown;                     /* 0, or 1 safe (finish transactions), 2 fast */
+	int shutdown; /* 0, or 1 safe (finish transactions), 2 fast, 3 wait for clients */
 	uint32_t next_client_id, next_server_id;
 	struct worker_stats stats;
-	struct gov_state gov; /* tenants, classes, rate-delay timer */
+	struct gov_state gov;      /* tenants, classes, rate-delay timer */
+	struct admin_state *admin; /* console, admin socket, HTTP, runtime overrides */
 };
+
+/* Shutdown modes started from the admin console/socket (same as the signals, plus waiting for
+ * clients to leave on their own). */
+enum worker_shutdown_mode { WSHUT_SAFE = 1, WSHUT_FAST = 2, WSHUT_WAIT_CLIENTS = 3 };
+/* Begin a shutdown from the worker thread itself. */
+void worker_shutdown(struct worker *w, enum worker_shutdown_mode mode);
 
 /* Create the worker's loop and open its listeners; -1 with a logged reason on failure. */
 int worker_init(struct worker *w, struct runtime *rt, struct sluice_config *cfg);

@@ -18,6 +18,7 @@
 
 #include "client.h"
 #include "log.h"
+#include "metrics.h"
 #include "md5auth.h"
 #include "scram.h"
 #include "worker.h"
@@ -445,11 +446,18 @@ static enum pkt_action server_packet(struct conn *c, uint8_t type, const uint8_t
 	if (srv->internal_rfq)
 		return internal_packet(srv, type, p, total);
 	if (srv->client) {
+		srv->pool->stat_sent += total;
 		if (type == 'Z') {
 			srv->txn_status = p[5];
 			srv->state_since = worker_now(c->w);
-			if (srv->expected_rfq > 0)
+			if (srv->expected_rfq > 0) {
+				double now = worker_now(c->w);
+				srv->pool->stat_query_us +=
+				    (uint64_t)((now - srv->request_time) * 1e6);
+				srv->request_time =
+				    now; /* the next pipelined request runs from here */
 				srv->expected_rfq--;
+			}
 			return PKT_FORWARD_POST;
 		}
 		if (type == 'S')
@@ -492,6 +500,9 @@ static void server_post(struct conn *c)
 		return;
 	}
 	if (pool->pool_mode != POOL_SESSION && srv->txn_status == 'I') {
+		double held = worker_now(c->w) - srv->last_used; /* set when it was linked */
+		pool->stat_xact_us += (uint64_t)(held * 1e6);
+		metrics_observe_xact(c->w, held);
 		pool->stat_xacts++;
 		c->w->stats.xacts++;
 		pool_release_server(cl);

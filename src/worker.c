@@ -16,7 +16,9 @@
 
 #include <openssl/rand.h>
 
+#include "admin.h"
 #include "client.h"
+#include "gov_override.h"
 #include "log.h"
 #include "pool.h"
 #include "runtime.h"
@@ -208,6 +210,7 @@ static void close_all(struct worker *w, const char *why)
 	{
 		client_fatal(list_entry(it, struct client, node), "57P01", why);
 	}
+	admin_console_close_all(w, why);
 	list_for_each_safe(it, n, &w->pools)
 	{
 		struct pool *pool = list_entry(it, struct pool, node);
@@ -265,6 +268,7 @@ static void janitor_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	(void)revents;
 	pool_janitor(w);
 	gov_janitor(w);
+	admin_tick(w);
 	if (w->shutdown == 1 && !safe_shutdown_step(w)) {
 		log_info("all transactions finished, exiting");
 		ev_break(loop, EVBREAK_ALL);
@@ -294,8 +298,13 @@ static void inbox_cb(struct ev_loop *loop, ev_async *a, int revents)
 		case WMSG_RELOAD:
 			config_free((struct sluice_config *)w->cfg);
 			w->cfg = m->cfg;
+			ovr_sync(w); /* runtime SETs layered over the new snapshot */
 			pool_apply_config(w);
 			gov_apply_config(w); /* before anything reads a tenant's conf again */
+			admin_reloaded(w, m->gen, NULL);
+			break;
+		case WMSG_RELOAD_FAILED:
+			admin_reloaded(w, m->gen, m->err);
 			break;
 		case WMSG_SHUTDOWN_SAFE:
 			if (!w->shutdown) {
@@ -314,6 +323,32 @@ static void inbox_cb(struct ev_loop *loop, ev_async *a, int revents)
 		free(m);
 		m = next;
 	}
+}
+
+void worker_shutdown(struct worker *w, enum worker_shutdown_mode mode)
+{
+	if (mode == WSHUT_WAIT_CLIENTS) {
+		/* Clients keep working; nobody new gets in; the janitor ends the loop when the
+		 * last one has gone (admin_tick). */
+		if (w->listening)
+			listeners_close(w);
+		w->admin->draining = 1;
+		return;
+	}
+	if (mode == WSHUT_SAFE) {
+		if (!w->shutdown) {
+			log_info("safe shutdown: waiting for transactions to finish");
+			w->shutdown = 1;
+			if (w->listening)
+				listeners_close(w);
+		}
+		return;
+	}
+	w->shutdown = 2;
+	if (w->listening)
+		listeners_close(w);
+	close_all(w, "terminating connection due to administrator command");
+	ev_break(w->loop, EVBREAK_ALL);
 }
 
 void worker_post(struct worker *w, struct worker_msg *m)
@@ -365,6 +400,8 @@ int worker_init(struct worker *w, struct runtime *rt, struct sluice_config *cfg)
 	ev_prepare_init(&w->prepare, prepare_cb);
 	w->prepare.data = w;
 	ev_prepare_start(w->loop, &w->prepare);
+	if (admin_init(w) < 0)
+		return -1;
 	gov_worker_init(w);
 	gov_apply_config(w);
 	ev_timer_init(&w->janitor, janitor_cb, 0.25, 0.25);
@@ -399,6 +436,7 @@ void worker_join(struct worker *w)
 {
 	pthread_join(w->thread, NULL);
 	gov_worker_free(w);
+	admin_free(w);
 	pool_free_all(w);
 	free(w->cancel_tab);
 	slab_destroy(&w->bufs);
