@@ -710,6 +710,30 @@ static int show_tenants(struct worker *w, struct admin_res *res, const char *nam
 		tenant_row(w, res, t);
 		found++;
 	}
+	/* Named tenants nobody has used yet are shown too, with their limits and zero counts. */
+	const struct governor_conf *gc = w->cfg->gov;
+	for (int i = 0; gc && i < gc->n_tenants; i++) {
+		const char *tn = gc->tenants[i].name;
+		int seen = 0;
+		if (name && strcmp(tn, name))
+			continue;
+		list_for_each(it, &w->gov.tenants)
+		{
+			struct gov_tenant *t = list_entry(it, struct gov_tenant, node);
+			seen |= !t->is_auto && !strcmp(t->name, tn);
+		}
+		if (seen)
+			continue;
+		struct gov_tenant tmp;
+		memset(&tmp, 0, sizeof(tmp));
+		snprintf(tmp.name, sizeof(tmp.name), "%s", tn);
+		tmp.conf = ovr_tenant_conf(w, tn, &gc->tenants[i]);
+		list_init(&tmp.dts);
+		tb_init(&tmp.xact_tb, tmp.conf->xact_rate, tmp.conf->xact_burst, worker_now(w));
+		tb_init(&tmp.query_tb, tmp.conf->query_rate, tmp.conf->query_burst, worker_now(w));
+		tenant_row(w, res, &tmp);
+		found++;
+	}
 	if (name && !found) {
 		admin_res_error(res, "42704", "no such tenant: %s", name);
 		return 0;

@@ -491,6 +491,10 @@ class Pooler:
             'listen_backlog': 4096,
             'server_login_retry': 1,
         }
+        if not OPTS.pgbouncer:
+            # sluice serves HTTP on 127.0.0.1:9127 by default: tests that run side by side would
+            # fight over it, so it is off unless a test asks for it.
+            self.settings['http_listen'] = ''
         self.settings.update(settings)
         self.proc = None
         self.expected_exit = False
