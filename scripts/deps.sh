@@ -8,6 +8,9 @@ PACKAGES=(
 	libev-dev libssl-dev libpq-dev libjemalloc-dev libcriterion-dev
 	postgresql-15 postgresql-client-15 pgbouncer python3-psycopg2
 	clang-format
+	# promtool (package prometheus) parses /metrics in t_http.py; the test falls back to a strict
+	# parser of its own where the package is missing.
+	prometheus
 )
 
 installed() {

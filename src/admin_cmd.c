@@ -795,7 +795,7 @@ int admin_ready(struct worker *w, char *why, size_t len)
 {
 	struct list *it;
 	int pools = 0, failing = 0;
-	if (w->shutdown) {
+	if (w->shutdown || (w->admin && w->admin->draining)) {
 		snprintf(why, len, "shutting down");
 		return 0;
 	}
