@@ -174,6 +174,10 @@ int admin_ready(struct worker *w, char *why, size_t len);
 
 /* Fill res for SHOW view [name]; -1 if the view is unknown. */
 int admin_show(struct worker *w, const char *view, const char *name, struct admin_res *res);
+/* SHOW TENANTS / TENANT name (name NULL: all) and SHOW CLASSES / CLASS name (admin_gov_views.c);
+ * an unknown name sets an error in res. Return 0. */
+int admin_show_tenants(struct worker *w, struct admin_res *res, const char *name);
+int admin_show_classes(struct worker *w, struct admin_res *res, const char *name);
 /* Refresh the per-database averages (every stats_period). */
 void admin_stats_tick(struct worker *w);
 
