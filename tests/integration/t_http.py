@@ -145,6 +145,15 @@ def metrics_parse_and_counters_move():
                  'sluice_queue_wait_seconds_bucket', 'sluice_tenant_shed_total'):
         assert name in s2, name
     eq(get(p, '/nothing')[0], 404)
+    # every metric the Grafana dashboard queries exists
+    import json
+    dash = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'conf',
+                        'grafana-sluice.json')
+    exprs = [t['expr'] for panel in json.load(open(dash))['panels'] for t in panel.get('targets', [])]
+    names = set(re.findall(r'\b((?:sluice|process)_[a-z_]+)', ' '.join(exprs)))
+    missing = [n for n in names if n not in s2 and n + '_bucket' not in s2 and
+               not (n.endswith('_bucket') and n in s2)]
+    eq(missing, [], 'dashboard metrics missing from /metrics')
 
 
 @test(timeout=60, sluice_only=True)
