@@ -588,7 +588,10 @@ int config_load(const char *path, struct sluice_config **out, char *err, size_t 
 	}
 	if (read_file(&ld, path, NULL, 0) < 0 || finish(&ld, path) < 0)
 		goto out;
-	if (cfg->n_extra) {
+	int governed = 0;
+	for (int i = 0; i < cfg->n_extra; i++)
+		governed |= known_extra_section(cfg->extra_sections[i].name);
+	if (governed) {
 		cfg->gov = calloc(1, sizeof(*cfg->gov));
 		if (!cfg->gov) {
 			cfg_errf(err, errlen, "%s: out of memory", path);

@@ -2,6 +2,7 @@
 #include <criterion/criterion.h>
 
 #include "config.h"
+#include "governor.h"
 
 #include <ftw.h>
 #include <limits.h>
@@ -576,16 +577,18 @@ Test(config, extra_sections_kept_raw)
 	cr_assert_not_null(sec);
 	cr_expect_eq(sec->n_kv, 3, "repeated sections are merged");
 	cr_expect_eq(sec->line, 6);
-	cr_expect_str_eq(cfg_section_get(sec, "class", NULL), "gold");
-	cr_expect_str_eq(cfg_section_get(sec, "rate", &kv), "6", "the later value wins");
+	cr_expect_str_eq(cfg_section_get(sec, "weight", NULL), "2");
+	cr_expect_str_eq(cfg_section_get(sec, "xact_rate", &kv), "6", "the later value wins");
 	cr_assert_not_null(kv);
 	cr_expect_eq(kv->line, 16);
-	cr_expect_str_eq(kv->key, "RATE");
+	cr_expect_str_eq(kv->key, "XACT_RATE");
 	cr_expect(strstr(kv->file, "sections.ini") != NULL);
 	cr_expect_null(cfg_section_get(sec, "missing", &kv));
 	cr_expect_null(kv);
-	cr_expect_str_eq(cfg_section_get(config_find_section(cfg, "class.gold"), "weight", NULL),
-	                 "3");
+	cr_expect_str_eq(cfg_section_get(config_find_section(cfg, "class.gold"), "match", NULL),
+	                 "user:gold");
+	cr_assert_not_null(cfg->gov, "governance sections are parsed at load");
+	cr_expect_eq(cfg->gov->n_tenants, 1);
 	cr_expect_null(config_find_section(cfg, "tenant.other"));
 	cr_expect_null(cfg_section_get(NULL, "x", NULL));
 
