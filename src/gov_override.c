@@ -277,6 +277,13 @@ int ovr_set(struct worker *w, enum ovr_scope scope, const char *name, const char
 		snprintf(err, errlen, "unknown configuration key: %s", key);
 		return -1;
 	}
+	/* These act when the file is loaded (the auth_file is parsed then, the log file opened by
+	 * the control plane): a runtime value would show in SHOW CONFIG and do nothing. */
+	if (scope == OVR_MAIN && (!strcmp(e.key, "auth_file") || !strcmp(e.key, "logfile"))) {
+		snprintf(err, errlen, "%s takes effect through the file only: edit it and RELOAD",
+		         e.key);
+		return -1;
+	}
 	/* Validate on a scratch copy first, so a bad value changes nothing. */
 	if (scope == OVR_TENANT) {
 		struct gov_tenant_conf tmp = *tenant_base(w, name);
