@@ -32,6 +32,10 @@ void ovr_sync(struct worker *w);
 /* The settings tenant name runs with: base, or its private copy with overrides. */
 const struct gov_tenant_conf *ovr_tenant_conf(struct worker *w, const char *name,
                                               const struct gov_tenant_conf *base);
+/* Runtime value i (0-based, in the order they were first set): 0 with the fields filled, or -1
+ * past the last one. */
+int ovr_get(struct worker *w, int i, enum ovr_scope *scope, const char **name, const char **key,
+            const char **value, const char **file_value);
 /* 1 if (scope, name, key) holds a runtime value. */
 int ovr_is_set(struct worker *w, enum ovr_scope scope, const char *name, const char *key);
 /* "key=value,key=value" of the overrides of (scope, name) into buf ("" if none); count. */

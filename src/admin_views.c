@@ -48,7 +48,7 @@ static void show_help(struct admin_res *res)
 	         "\tSHOW HELP|CONFIG|DATABASES|POOLS|CLIENTS|SERVERS|USERS|VERSION|STATE\n"
 	         "\tSHOW SOCKETS|ACTIVE_SOCKETS|LISTS|MEM|DNS_HOSTS|DNS_ZONES\n"
 	         "\tSHOW STATS|STATS_TOTALS|STATS_AVERAGES|TOTALS\n"
-	         "\tSHOW TENANTS|CLASSES|TENANT <name>|CLASS <name>\n"
+	         "\tSHOW TENANTS|CLASSES|TENANT <name>|CLASS <name>|RUNTIME\n"
 	         "\tSET key = arg\n"
 	         "\tSET TENANT <name> <key> = <value>\n"
 	         "\tSET CLASS <name> <key> = <value>\n"
@@ -544,7 +544,9 @@ static void show_config(struct worker *w, struct admin_res *res)
 	const char *name, *def, *doc;
 	int reloadable;
 	char val[1024];
-	admin_res_cols(res, "key:t,value:t,default:t,changeable:t,source:t");
+	/* Exactly PgBouncer's four columns: pgbouncer_exporter refuses any other count. Where a
+	 * value comes from is in SHOW RUNTIME. */
+	admin_res_cols(res, "key:t,value:t,default:t,changeable:t");
 	for (int i = 0; config_key_at(i, &name, &def, &doc, &reloadable) == 0; i++) {
 		config_key_value(w->cfg, name, val, sizeof(val));
 		admin_row(res);
@@ -552,7 +554,23 @@ static void show_config(struct worker *w, struct admin_res *res)
 		admin_cell(res, val);
 		admin_cell(res, def);
 		admin_cell(res, reloadable ? "yes" : "no");
-		admin_cell(res, ovr_is_set(w, OVR_MAIN, "", name) ? "runtime" : "file");
+	}
+}
+
+/* Every runtime value (SET key, SET TENANT, SET CLASS) with the file's value it overrides. */
+static void show_runtime(struct worker *w, struct admin_res *res)
+{
+	static const char *const scopes[] = {"config", "tenant", "class"};
+	enum ovr_scope scope;
+	const char *name, *key, *value, *file_value;
+	admin_res_cols(res, "scope:t,name:t,key:t,value:t,file_value:t");
+	for (int i = 0; ovr_get(w, i, &scope, &name, &key, &value, &file_value) == 0; i++) {
+		admin_row(res);
+		admin_cell(res, scopes[scope]);
+		admin_cell(res, name);
+		admin_cell(res, key);
+		admin_cell(res, value);
+		admin_cell(res, file_value);
 	}
 }
 
@@ -658,6 +676,8 @@ int admin_show(struct worker *w, const char *view, const char *name, struct admi
 		show_users(w, res);
 	else if (!strcmp(view, "CONFIG"))
 		show_config(w, res);
+	else if (!strcmp(view, "RUNTIME"))
+		show_runtime(w, res);
 	else if (!strcmp(view, "LISTS"))
 		show_lists(w, res);
 	else if (!strcmp(view, "MEM"))

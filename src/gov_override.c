@@ -376,6 +376,20 @@ const struct gov_tenant_conf *ovr_tenant_conf(struct worker *w, const char *name
 	return t ? &t->conf : base;
 }
 
+int ovr_get(struct worker *w, int i, enum ovr_scope *scope, const char **name, const char **key,
+            const char **value, const char **file_value)
+{
+	struct gov_overrides *o = w->admin ? w->admin->ovr : NULL;
+	if (!o || i < 0 || i >= o->n)
+		return -1;
+	*scope = o->e[i].scope;
+	*name = o->e[i].name;
+	*key = o->e[i].key;
+	*value = o->e[i].value;
+	*file_value = o->e[i].file_value;
+	return 0;
+}
+
 int ovr_is_set(struct worker *w, enum ovr_scope scope, const char *name, const char *key)
 {
 	struct gov_overrides *o = w->admin ? w->admin->ovr : NULL;

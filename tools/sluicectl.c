@@ -44,6 +44,19 @@ static void skip_ws(void)
 
 static int parse_value(struct jval *v);
 
+static void jfree(struct jval *v)
+{
+	for (int i = 0; i < v->n; i++) {
+		jfree(&v->items[i]);
+		if (v->keys)
+			free(v->keys[i]);
+	}
+	free(v->items);
+	free(v->keys);
+	free(v->s);
+	memset(v, 0, sizeof(*v));
+}
+
 static char *parse_string(void)
 {
 	size_t cap = 64, n = 0;
@@ -125,11 +138,16 @@ static int parse_value(struct jval *v)
 				if (!(key = parse_string()))
 					return -1;
 				skip_ws();
-				if (*jp++ != ':')
+				if (*jp++ != ':') {
+					free(key);
 					return -1;
+				}
 			}
-			if (parse_value(&item) < 0 || push(v, &item, key) < 0)
+			if (parse_value(&item) < 0 || push(v, &item, key) < 0) {
+				jfree(&item);
+				free(key);
 				return -1;
+			}
 			skip_ws();
 			if (*jp == ',') {
 				jp++;
@@ -200,6 +218,8 @@ static void print_table(const struct jval *cols, const struct jval *rows)
 	free(width);
 }
 
+static int print_parsed(const struct jval *vp, const char *line, int json);
+
 /* Print one answer; returns 0 for ok, 1 for an error answer, 2 for garbage. */
 static int print_answer(const char *line, int json)
 {
@@ -207,8 +227,17 @@ static int print_answer(const char *line, int json)
 	jp = line;
 	if (parse_value(&v) < 0 || v.t != J_OBJ) {
 		fprintf(stderr, "sluicectl: unreadable answer: %s\n", line);
+		jfree(&v);
 		return 2;
 	}
+	int rc = print_parsed(&v, line, json);
+	jfree(&v);
+	return rc;
+}
+
+static int print_parsed(const struct jval *vp, const char *line, int json)
+{
+	const struct jval v = *vp;
 	const struct jval *ok = jget(&v, "ok");
 	int good = ok && ok->t == J_BOOL && !strcmp(ok->s, "true");
 	if (json) {

@@ -47,7 +47,8 @@ VIEWS = {
     'DATABASES': 'name,host,port,database,force_user,pool_size,min_pool_size,reserve_pool,'
                  'pool_mode,max_connections,current_connections,paused,disabled',
     'USERS': 'name,pool_mode',
-    'CONFIG': 'key,value,default,changeable,source',
+    'CONFIG': 'key,value,default,changeable',  # exactly 4: pgbouncer_exporter insists
+    'RUNTIME': 'scope,name,key,value,file_value',
     'LISTS': 'list,items',
     'MEM': 'name,size,used,free,memtotal',
     'VERSION': 'version',
@@ -144,7 +145,7 @@ def every_view_has_pgbouncer_columns_under_load():
     for view, cols in VIEWS.items():
         got, rows = show(cur, view)
         eq(got, cols.split(','), view)
-        if view not in ('DNS_HOSTS', 'DNS_ZONES', 'ACTIVE_SOCKETS'):
+        if view not in ('DNS_HOSTS', 'DNS_ZONES', 'ACTIVE_SOCKETS', 'RUNTIME'):
             assert rows, 'SHOW %s returned no rows' % view
     for db in ('pgbouncer', 'sluice'):  # both names reach the console
         c2 = console(p, dbname=db).cursor()
@@ -328,8 +329,12 @@ def reload_picks_up_edited_file_and_keeps_runtime_values():
 
     def cfg(key):
         _, rows = show(cur, 'CONFIG')
-        r = [r for r in rows if r['key'] == key][0]
-        return r['value'], r['source']
+        value = [r for r in rows if r['key'] == key][0]['value']
+        _, rt = show(cur, 'RUNTIME')
+        runtime = [r for r in rt if r['scope'] == 'config' and r['key'] == key]
+        if runtime:
+            eq(runtime[0]['value'], value, 'SHOW RUNTIME agrees with SHOW CONFIG')
+        return value, 'runtime' if runtime else 'file'
 
     eq(cfg('default_pool_size'), ('10', 'file'))
     p.write_config(default_pool_size=7)
@@ -339,6 +344,9 @@ def reload_picks_up_edited_file_and_keeps_runtime_values():
     cur.execute('SET query_wait_timeout = 33')
     eq(cfg('query_wait_timeout'), ('33', 'runtime'))
     cur.execute('SET TENANT acme weight = 5')
+    _, rt = show(cur, 'RUNTIME')
+    eq([(r['scope'], r['name'], r['key'], r['value'], r['file_value']) for r in rt],
+       [('config', '', 'query_wait_timeout', '33', '120'), ('tenant', 'acme', 'weight', '5', '1')])
     cur.execute('RELOAD')  # the file did not change these keys: runtime values stay
     eq(cfg('query_wait_timeout'), ('33', 'runtime'))
     _, rows = show(cur, 'TENANT acme')
