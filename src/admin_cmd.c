@@ -237,7 +237,7 @@ static struct pool_db *find_db(struct worker *w, const char *name)
 /* A database the command may name: one in use, or one the config lists. */
 static int db_exists(struct worker *w, const char *name)
 {
-	return find_db(w, name) || config_find_db(w->cfg, name) || config_find_db(w->cfg, "*");
+	return find_db(w, name) || config_find_db(w->cfg, name);
 }
 
 int admin_pool_paused(const struct pool *pool)
@@ -390,9 +390,10 @@ static struct pool_db *db_for_flags(struct worker *w, const char *db, struct adm
 	struct pool_db *d = find_db(w, db);
 	if (d)
 		return d;
+	/* A database served through the "*" entry is known once a client has used it: a typo
+	 * must not create one. */
 	const struct db_entry *e = config_find_db(w->cfg, db);
-	int fallback = !e;
-	if (!e && !(e = config_find_db(w->cfg, "*"))) {
+	if (!e) {
 		admin_res_error(res, "3D000", "no such database: %s", db);
 		return NULL;
 	}
@@ -401,12 +402,7 @@ static struct pool_db *db_for_flags(struct worker *w, const char *db, struct adm
 		admin_res_error(res, "53200", "out of memory");
 		return NULL;
 	}
-	/* The same entry pool_get would make: the "*" fallback names the database itself. */
-	d->entry = *e;
-	d->from_fallback = fallback;
-	snprintf(d->entry.name, sizeof(d->entry.name), "%s", db);
-	if (fallback && !d->entry.dbname[0])
-		snprintf(d->entry.dbname, sizeof(d->entry.dbname), "%s", db);
+	d->entry = *e; /* as pool_get will find it */
 	list_append(&w->pdbs, &d->node);
 	return d;
 }

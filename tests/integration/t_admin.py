@@ -244,6 +244,7 @@ def pause_holds_transactions_resume_releases_none_lost():
     except psycopg2.Error as e:
         assert 'not paused' in str(e), e
     # PAUSE of one database leaves the others alone
+    p.query('SELECT 1', dbname='adm_acme')  # known through the "*" entry once used
     cur.execute('PAUSE adm_acme')
     eq(p.query('SELECT 1'), [(1,)])
     cur.execute('RESUME adm_acme')
@@ -372,6 +373,59 @@ def reload_picks_up_edited_file_and_keeps_runtime_values():
     except psycopg2.Error as e:
         assert 'banana' in str(e), e
     eq(cfg('default_pool_size'), ('7', 'file'))
+
+
+@test(timeout=90, sluice_only=True)
+def reconnect_wait_close_disable_enable_kill():
+    pg = harness.shared_pg()
+    p = pooler(pg)
+    cur = console(p).cursor()
+    app = p.connect(autocommit=True)
+    c = app.cursor()
+    c.execute('SELECT pg_backend_pid()')
+    before = c.fetchone()[0]
+    cur.execute('RECONNECT appdb')
+    eq(cur.statusmessage, 'RECONNECT')
+    cur.execute('WAIT_CLOSE appdb')  # the idle server is closed at once
+    eq(cur.statusmessage, 'WAIT_CLOSE')
+    c.execute('SELECT pg_backend_pid()')
+    assert c.fetchone()[0] != before, 'server connection not replaced after RECONNECT'
+    # DISABLE refuses new logins, keeps the connected clients working
+    cur.execute('DISABLE appdb')
+    try:
+        p.connect()
+        raise AssertionError('login accepted on a disabled database')
+    except psycopg2.OperationalError as e:
+        assert 'does not allow connections' in str(e), e
+    c.execute('SELECT 1')
+    _, dbs = show(cur, 'DATABASES')
+    eq([r['disabled'] for r in dbs if r['name'] == 'appdb'], [1])
+    cur.execute('ENABLE appdb')
+    p.query('SELECT 1')
+    # KILL closes the database's clients; new transactions wait until RESUME
+    cur.execute('KILL appdb')
+    try:
+        c.execute('SELECT 1')
+        raise AssertionError('client survived KILL')
+    except psycopg2.Error:
+        pass
+    other = p.connect(dbname='adm_acme', autocommit=True)  # other databases are untouched
+    other.cursor().execute('SELECT 1')
+    late = p.connect(autocommit=True)  # login works, its transaction waits
+    done = []
+    t = threading.Thread(target=lambda: (late.cursor().execute('SELECT 1'), done.append(1)))
+    t.start()
+    time.sleep(0.5)
+    eq(done, [], 'transaction ran on a killed (paused) database')
+    cur.execute('RESUME appdb')
+    t.join(10)
+    eq(done, [1])
+    for bad, msg in (('PAUSE nosuchdb_x', 'no such database'), ('DISABLE', 'database is required')):
+        try:
+            cur.execute(bad)
+            raise AssertionError('accepted: ' + bad)
+        except psycopg2.Error as e:
+            assert msg in str(e), (bad, str(e))
 
 
 def sluicectl(*args, sock):
