@@ -130,8 +130,9 @@ int runtime_init(struct runtime *rt, const char *path, struct sluice_config *cfg
 		log_error("%s", err);
 		return -1;
 	}
-	if (worker_init(&rt->worker, rt, wcfg) < 0)
-		return -1;
+	/* Signals are caught before the listeners open: a SIGHUP sent as soon as the port
+	 * answers must not kill the process with the default action. The callbacks run only
+	 * once the loop runs, after the worker exists. */
 	ev_signal_init(&rt->sig_hup, signal_cb, SIGHUP);
 	ev_signal_init(&rt->sig_int, signal_cb, SIGINT);
 	ev_signal_init(&rt->sig_term, signal_cb, SIGTERM);
@@ -139,6 +140,8 @@ int runtime_init(struct runtime *rt, const char *path, struct sluice_config *cfg
 	ev_signal_start(rt->loop, &rt->sig_hup);
 	ev_signal_start(rt->loop, &rt->sig_int);
 	ev_signal_start(rt->loop, &rt->sig_term);
+	if (worker_init(&rt->worker, rt, wcfg) < 0)
+		return -1;
 	ev_async_init(&rt->admin_reload, admin_reload_cb);
 	rt->admin_reload.data = rt;
 	ev_async_start(rt->loop, &rt->admin_reload);

@@ -192,6 +192,7 @@ def not_ready_when_no_backend_is_reachable():
     pg = harness.shared_pg()
     dead = harness.free_port()
     p = pooler(pg, server_login_retry=30)
+    eq(get(p, '/readyz')[0], 200)
     p.databases['gone'] = 'host=127.0.0.1 port=%d dbname=postgres' % dead
     p.databases.pop('*')
     p.write_config()
