@@ -12,6 +12,7 @@
 
 struct client_login;
 struct txn_client;
+struct admin_console;
 
 /* CL_WAITING: in its pool's queue for a server; CL_GOV_WAIT: in the governor's queue for a slot,
  * or a statement held back by query_rate. */
@@ -41,6 +42,7 @@ struct client {
 	char addr[46];
 	uint16_t port;
 	struct gov_client gov;
+	struct admin_console *admin; /* console client (virtual database pgbouncer/sluice) */
 };
 
 /* Take an accepted socket; refuses (after reading the startup packet) when over max_client_conn. */

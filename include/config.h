@@ -123,6 +123,10 @@ struct sluice_config {
 	int max_prepared_statements; /* 0: named statements untracked */
 	int pin_policy;              /* enum pin_policy */
 	int max_notify_queue;        /* notifications queued per client before it is closed */
+	char *admin_socket;          /* unix socket for sluicectl; empty: none */
+	int admin_socket_mode;       /* its file mode */
+	char *http_listen;           /* host:port for /metrics, /healthz, /readyz; empty: none */
+	double stats_period;         /* SHOW STATS averages window */
 
 	struct db_entry *dbs;
 	int n_dbs;
@@ -164,6 +168,12 @@ int config_key_reloadable(const char *name);
 /* Current value of a main-section key rendered as text (for SHOW CONFIG); returns 0 or -1 if
  * unknown. */
 int config_key_value(const struct sluice_config *cfg, const char *name, char *buf, size_t len);
+/* Change one reloadable main-section key of cfg at runtime (admin SET key = value). Returns 0,
+ * or -1 with the reason in reason (unknown key, not changeable without a restart, bad value). */
+int config_set_key(struct sluice_config *cfg, const char *key, const char *value, char *reason,
+                   size_t rlen);
+/* Table default of a main-section key as written in the file, or NULL if the key is unknown. */
+const char *config_key_default(const char *name);
 /* Iterate the key table: fills name/default/doc for index i; returns 0, or -1 past the end. */
 int config_key_at(int i, const char **name, const char **def, const char **doc, int *reloadable);
 /* Write docs/config.md (Markdown reference generated from the key table). */

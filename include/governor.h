@@ -81,4 +81,17 @@ int governor_tenant_field(const struct gov_tenant_conf *t, int i, const char **k
 int governor_class_field(const struct gov_class_conf *c, int i, const char **key, char *buf,
                          size_t len);
 
+/* Runtime change of one key (SET TENANT / SET CLASS): parse value with the file's rules into
+ * *t / *c. Returns 0, or -1 with the reason in err (nothing changed then). Mapping keys
+ * (databases, users, match) are refused: they stay in the file. */
+int governor_tenant_set(struct gov_tenant_conf *t, const char *key, const char *value, char *err,
+                        size_t errlen);
+int governor_class_set(struct gov_class_conf *c, const char *key, const char *value, char *err,
+                       size_t errlen);
+/* One key's current value as text (as governor_*_field); 0, or -1 if the key is unknown. */
+int governor_tenant_key_value(const struct gov_tenant_conf *t, const char *key, char *buf,
+                              size_t len);
+int governor_class_key_value(const struct gov_class_conf *c, const char *key, char *buf,
+                             size_t len);
+
 #endif

@@ -50,6 +50,9 @@ struct pool_db {
 	int from_fallback;     /* created from the "*" entry */
 	int server_count;      /* server connections across this database's pools */
 	int removed;           /* gone from the config at the last reload */
+	uint8_t paused;        /* admin PAUSE/KILL: new transactions wait */
+	uint8_t disabled;      /* admin DISABLE: new logins refused */
+	double reconnect_at;   /* admin RECONNECT: servers connected before this are replaced */
 };
 
 /* Per client user: its [users] entry and connection count. */
@@ -99,6 +102,9 @@ struct pool {
 	char last_error[256];
 
 	uint64_t stat_xacts, stat_queries, stat_wait_us, stat_waits;
+	/* PgBouncer-style counters: bytes from/to clients, server time in transactions and
+	 * queries (microseconds). */
+	uint64_t stat_recv, stat_sent, stat_xact_us, stat_query_us;
 	struct gov_dt *gov_dt; /* its tenant in its user's governor domain; NULL when off */
 	struct notify_listener *listener; /* LISTEN multiplexing (listen.h), or NULL */
 };

@@ -16,6 +16,8 @@ struct runtime {
 	ev_signal sig_hup, sig_int, sig_term;
 	ev_async worker_exited;
 	int shutdown_requested;
+	ev_async admin_reload;     /* the worker asks for a RELOAD (admin console/socket) */
+	uint32_t admin_reload_gen; /* highest generation asked (atomic) */
 	int exit_code;
 };
 
@@ -27,6 +29,9 @@ int runtime_run(struct runtime *rt);
 int runtime_reload(struct runtime *rt);
 /* Apply logging settings of a snapshot (verbosity, logfile). */
 void runtime_apply_logging(const struct sluice_config *cfg, int extra_verbose);
+/* Ask the control plane to reload (any thread); the worker learns the outcome through a
+ * WMSG_RELOAD or WMSG_RELOAD_FAILED message carrying gen. */
+void runtime_request_reload(struct runtime *rt, uint32_t gen);
 /* Called by a worker thread when it ends. */
 void runtime_worker_exited(struct runtime *rt);
 

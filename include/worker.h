@@ -15,10 +15,17 @@
 
 struct runtime;
 struct client;
+struct admin_state;
 
 #define MAX_LISTENERS 16
 
-enum worker_msg_type { WMSG_RELOAD, WMSG_SHUTDOWN_FAST, WMSG_SHUTDOWN_SAFE, WMSG_DRAIN };
+enum worker_msg_type {
+	WMSG_RELOAD,
+	WMSG_RELOAD_FAILED,
+	WMSG_SHUTDOWN_FAST,
+	WMSG_SHUTDOWN_SAFE,
+	WMSG_DRAIN
+};
 
 /* worker.shutdown: SAFE is PgBouncer's SIGINT (wait for servers to be released, serve nothing
  * new); FAST closes everything now; DRAIN (SIGTERM, SHUTDOWN WAIT_FOR_CLIENTS) keeps serving
@@ -30,6 +37,8 @@ struct worker_msg {
 	struct worker_msg *next;
 	enum worker_msg_type type;
 	struct sluice_config *cfg; /* WMSG_RELOAD: ownership moves to the worker */
+	uint32_t gen;              /* admin RELOAD generation this reload answers (0: a signal) */
+	char err[256];             /* WMSG_RELOAD_FAILED: why */
 };
 
 /* Per-worker counters (summed by readers; written only by the worker thread). */
@@ -84,7 +93,14 @@ struct worker {
 	struct worker_stats stats;
 	struct gov_state gov;      /* tenants, classes, rate-delay timer */
 	struct ps_registry ps_reg; /* protocol-level prepared statements by body (pscache.h) */
+	struct admin_state *admin; /* console, admin socket, HTTP, runtime overrides */
 };
+
+/* Shutdown modes started from the admin console/socket (same as the signals, plus waiting for
+ * clients to leave on their own). */
+enum worker_shutdown_mode { WSHUT_SAFE = 1, WSHUT_FAST = 2, WSHUT_WAIT_CLIENTS = 3 };
+/* Begin a shutdown from the worker thread itself. */
+void worker_shutdown(struct worker *w, enum worker_shutdown_mode mode);
 
 /* Create the worker's loop and open its listeners; -1 with a logged reason on failure. */
 int worker_init(struct worker *w, struct runtime *rt, struct sluice_config *cfg);

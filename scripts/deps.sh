@@ -10,6 +10,9 @@ PACKAGES=(
 	clang-format gnuplot-nox
 	# driver tests for transaction pooling (tests/integration/t_prepared.py)
 	python3-psycopg python3-asyncpg libpostgresql-jdbc-java default-jdk-headless nodejs
+	# promtool (package prometheus) parses /metrics in t_http.py; the test falls back to a strict
+	# parser of its own where the package is missing.
+	prometheus
 )
 # Debian's npm package conflicts with a NodeSource nodejs (which bundles npm): only when missing.
 command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)

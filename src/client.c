@@ -13,6 +13,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "admin.h"
 #include "drain.h"
 #include "failover.h"
 #include "log.h"
@@ -168,6 +169,7 @@ void client_close(struct client *cl, const char *reason)
 	}
 	pool_unwait(cl);
 	gov_client_gone(cl);
+	admin_console_gone(cl);
 	list_del(&cl->node);
 	list_del(&cl->ready_node);
 	cancel_unregister(w, cl);
@@ -554,9 +556,23 @@ static enum pkt_action handle_startup(struct client *cl, const uint8_t *p, uint3
 	}
 	const char *state = "3D000";
 	char err[160];
+	if (admin_is_console_db(cl->login->dbname)) {
+		if (admin_console_login(cl, cl->login->dbname, cl->login->user) < 0)
+			return PKT_GONE;
+		cl->c.startup_mode = 0;
+		cl->state = CL_AUTH;
+		begin_auth(cl);
+		return cl->c.closed ? PKT_GONE : PKT_HANDLED;
+	}
 	cl->pool = pool_get(w, cl->login->dbname, cl->login->user, err, sizeof(err), &state);
 	if (!cl->pool) {
 		client_fatal(cl, state, err);
+		return PKT_GONE;
+	}
+	if (admin_db_disabled(cl->pool)) {
+		snprintf(err, sizeof(err), "database does not allow connections: %s",
+		         cl->login->dbname);
+		client_fatal(cl, "57P03", err);
 		return PKT_GONE;
 	}
 	if (gov_client_login(cl, err, sizeof(err)) < 0) {
@@ -617,6 +633,8 @@ static enum pkt_action client_packet(struct conn *c, uint8_t type, const uint8_t
 	if (cl->state == CL_WAIT_WELCOME || cl->state == CL_WAITING || cl->state == CL_GOV_WAIT)
 		return PKT_PAUSE;
 	cl->last_activity = worker_now(w);
+	if (cl->admin)
+		return admin_console_packet(cl, type, p, total, avail);
 	if (cl->discard)
 		return handle_discard(cl, type);
 	if (cl->lost_txn && !cl->server)
@@ -688,6 +706,7 @@ static enum pkt_action client_packet(struct conn *c, uint8_t type, const uint8_t
 	default:
 		break;
 	}
+	cl->pool->stat_recv += total;
 	/* An extended-protocol message after the last Sync leaves the server mid-request until
 	 * the next Sync; COPY data belongs to the Query that started it. */
 	if (type == 'Q' || type == 'S' || type == 'F')

@@ -85,6 +85,12 @@ static const struct key_def keys[] = {
      "resolved against the directory of the config file that sets it."},
     {"admin_users", KT_STRING, OFF(admin_users), "", 0, 0, 1, G_AUTH, NULL, NULL,
      "Comma-separated users allowed every command on the admin console."},
+    {"admin_socket", KT_PATH, OFF(admin_socket), "", 0, 0, 0, G_AUTH, NULL, NULL,
+     "Unix socket for `sluicectl`: the admin command language, one command per line, answered "
+     "in JSON lines. No password: access is the file's permission (admin_socket_mode). Empty: "
+     "none (the usual path is /run/sluice/admin.sock)."},
+    {"admin_socket_mode", KT_MODE, OFF(admin_socket_mode), "0600", 0, 0777, 0, G_AUTH, NULL, NULL,
+     "Permission bits of admin_socket (octal)."},
     {"stats_users", KT_STRING, OFF(stats_users), "", 0, 0, 1, G_AUTH, NULL, NULL,
      "Comma-separated users allowed the read-only SHOW commands on the admin console."},
 
@@ -205,6 +211,12 @@ static const struct key_def keys[] = {
      "Log each accepted client login."},
     {"log_disconnections", KT_BOOL, OFF(log_disconnections), "1", 0, 0, 1, G_LOG, NULL, NULL,
      "Log each client disconnection, with the reason."},
+    {"http_listen", KT_STRING, OFF(http_listen), "127.0.0.1:9127", 0, 0, 0, G_LOG, NULL, NULL,
+     "Address (host:port) of the HTTP endpoint serving /metrics (Prometheus text format), "
+     "/healthz and /readyz. Empty: no HTTP endpoint. If the address cannot be bound, sluice "
+     "logs an error and runs without it."},
+    {"stats_period", KT_DURATION, OFF(stats_period), "60", 1, 86400, 1, G_LOG, NULL, NULL,
+     "Window of the averages in SHOW STATS, STATS_AVERAGES and TOTALS."},
     {"log_pooler_errors", KT_BOOL, OFF(log_pooler_errors), "1", 0, 0, 1, G_LOG, NULL, NULL,
      "Log the errors sluice sends to clients."},
 };
@@ -217,7 +229,6 @@ static const char *const pgbouncer_only_keys[] = {"user",
                                                   "service_name",
                                                   "job_name",
                                                   "log_stats",
-                                                  "stats_period",
                                                   "autodb_idle_timeout",
                                                   "resolv_conf",
                                                   "auth_query",
@@ -538,6 +549,30 @@ int config_key_set(struct sluice_config *cfg, const char *key, const char *value
 	if (!k)
 		return is_pgbouncer_only(key) ? CFG_SET_UNSUPPORTED : CFG_SET_UNKNOWN;
 	return apply(k, cfg, value, basedir, reason, rlen) < 0 ? CFG_SET_ERROR : CFG_SET_OK;
+}
+
+int config_set_key(struct sluice_config *cfg, const char *key, const char *value, char *reason,
+                   size_t rlen)
+{
+	const struct key_def *k = find_key(key);
+
+	if (!k) {
+		cfg_errf(reason, rlen, "%s: %s", key,
+		         is_pgbouncer_only(key) ? "not supported by sluice yet"
+		                                : "unknown configuration key");
+		return -1;
+	}
+	if (!k->reloadable) {
+		cfg_errf(reason, rlen, "%s cannot be changed without a restart", k->name);
+		return -1;
+	}
+	return apply(k, cfg, value, NULL, reason, rlen);
+}
+
+const char *config_key_default(const char *name)
+{
+	const struct key_def *k = find_key(name);
+	return k ? k->def : NULL;
 }
 
 void config_keys_free(struct sluice_config *cfg)

@@ -8,7 +8,9 @@
 
 #include "client.h"
 #include "governor.h"
+#include "gov_override.h"
 #include "log.h"
+#include "metrics.h"
 #include "pool.h"
 #include "server.h"
 #include "worker.h"
@@ -50,10 +52,10 @@ static struct gov_tenant *tenant_get(struct worker *w, const struct gov_tenant_c
 		return NULL;
 	snprintf(t->name, sizeof(t->name), "%s", name);
 	t->is_auto = is_auto;
-	t->conf = tc;
+	t->conf = ovr_tenant_conf(w, name, tc); /* runtime SET TENANT values, if any */
 	list_init(&t->dts);
-	tb_init(&t->xact_tb, tc->xact_rate, tc->xact_burst, worker_now(w));
-	tb_init(&t->query_tb, tc->query_rate, tc->query_burst, worker_now(w));
+	tb_init(&t->xact_tb, t->conf->xact_rate, t->conf->xact_burst, worker_now(w));
+	tb_init(&t->query_tb, t->conf->query_rate, t->conf->query_burst, worker_now(w));
 	list_append(&w->gov.tenants, &t->node);
 	log_debug("governor: new %s tenant %s", is_auto ? "auto" : "named", t->name);
 	return t;
@@ -213,6 +215,7 @@ static void dispatch(struct worker *w, struct gov_domain *d, struct gov_dt *free
 		list_del(&cl->gov.wait_node);
 		cl->gov.queued = 0;
 		dt->t->n_queued--;
+		metrics_observe_wait(w, now - wt->enqueued);
 		take_slot(cl, dt, wt->cls, now);
 		cl->state = CL_ACTIVE;
 		worker_schedule(w, cl);
@@ -389,7 +392,7 @@ void gov_apply_config(struct worker *w)
 		for (int i = 0; gc && !t->is_auto && i < gc->n_tenants; i++)
 			if (!strcmp(gc->tenants[i].name, t->name))
 				tc = &gc->tenants[i];
-		t->conf = gc ? (tc ? tc : &gc->defaults) : NULL;
+		t->conf = gc ? ovr_tenant_conf(w, t->name, tc ? tc : &gc->defaults) : NULL;
 		tb_set(&t->xact_tb, t->conf ? t->conf->xact_rate : 0,
 		       t->conf ? t->conf->xact_burst : 0, now);
 		tb_set(&t->query_tb, t->conf ? t->conf->query_rate : 0,

@@ -641,3 +641,95 @@ int governor_class_field(const struct gov_class_conf *c, int i, const char **key
 	}
 	return -1;
 }
+
+/* ---- single keys (runtime SET TENANT / SET CLASS) ---- */
+
+int governor_tenant_set(struct gov_tenant_conf *t, const char *key, const char *value, char *err,
+                        size_t errlen)
+{
+	const struct tkey *k = NULL;
+	struct gov_tenant_conf tmp = *t;
+	int rc;
+
+	for (size_t j = 0; j < N_TENANT_KEYS; j++)
+		if (strcasecmp(key, tenant_keys[j].name) == 0)
+			k = &tenant_keys[j];
+	if (!k) {
+		errf(err, errlen, "unknown tenant key \"%s\"", key);
+		return -1;
+	}
+	if (k->type == TK_GLOBS) {
+		/* The mapping decides which pools belong to which tenant: it stays in the file. */
+		errf(err, errlen, "%s cannot be changed at runtime (edit the file and RELOAD)",
+		     k->name);
+		return -1;
+	}
+	void *field = (char *)&tmp + k->off;
+	if (k->type == TK_INT)
+		rc = parse_int_range(value, k->lo, k->hi, field, err, errlen);
+	else
+		rc = parse_rate(value, field, err, errlen);
+	if (rc < 0)
+		return -1;
+	*t = tmp;
+	return 0;
+}
+
+int governor_class_set(struct gov_class_conf *c, const char *key, const char *value, char *err,
+                       size_t errlen)
+{
+	struct gov_class_conf tmp = *c;
+	int rc;
+
+	if (strcasecmp(key, "priority") == 0) {
+		rc = parse_int_range(value, -1000000, 1000000, &tmp.priority, err, errlen);
+	} else if (strcasecmp(key, "reserve") == 0) {
+		rc = parse_slots(value, &tmp.reserve, &tmp.reserve_pct, err, errlen);
+	} else if (strcasecmp(key, "max") == 0) {
+		rc = parse_slots(value, &tmp.max, &tmp.max_pct, err, errlen);
+		if (rc == 0 && !(tmp.max > 0)) {
+			errf(err, errlen, "must be at least 1 slot or a percentage above 0%%");
+			rc = -1;
+		}
+	} else if (strcasecmp(key, "queue_timeout") == 0) {
+		rc = parse_timeout(value, &tmp.queue_timeout, err, errlen);
+	} else if (strcasecmp(key, "statement_timeout") == 0) {
+		rc = parse_timeout(value, &tmp.statement_timeout, err, errlen);
+	} else if (strcasecmp(key, "overload_sqlstate") == 0) {
+		rc = parse_sqlstate(value, tmp.overload_sqlstate, err, errlen);
+	} else if (strcasecmp(key, "match") == 0) {
+		errf(err, errlen, "match cannot be changed at runtime (edit the file and RELOAD)");
+		return -1;
+	} else {
+		errf(err, errlen, "unknown class key \"%s\"", key);
+		return -1;
+	}
+	if (rc < 0)
+		return -1;
+	if (tmp.reserve_pct == tmp.max_pct && tmp.max < tmp.reserve) {
+		errf(err, errlen, "max (%g%s) would be below reserve (%g%s)", tmp.max,
+		     tmp.max_pct ? "%" : "", tmp.reserve, tmp.reserve_pct ? "%" : "");
+		return -1;
+	}
+	*c = tmp;
+	return 0;
+}
+
+int governor_tenant_key_value(const struct gov_tenant_conf *t, const char *key, char *buf,
+                              size_t len)
+{
+	const char *k;
+	for (int i = 0; governor_tenant_field(t, i, &k, buf, len) == 0; i++)
+		if (strcasecmp(k, key) == 0)
+			return 0;
+	return -1;
+}
+
+int governor_class_key_value(const struct gov_class_conf *c, const char *key, char *buf, size_t len)
+{
+	const char *k;
+	for (int i = 0; governor_class_field(c, i, &k, buf, len) == 0; i++)
+		if (strcasecmp(k, key) == 0)
+			return 0;
+	return -1;
+}

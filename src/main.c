@@ -54,13 +54,17 @@ static void raise_fd_limit(int want)
 		         (unsigned long)rl.rlim_cur, want);
 }
 
-static int drop_privileges(const char *user)
+static int drop_privileges(const char *user, const char *admin_socket)
 {
 	struct passwd *pw = getpwnam(user);
 	if (!pw) {
 		log_fatal("could not find user '%s'", user);
 		return -1;
 	}
+	/* The admin socket was created before the switch: it belongs to the user sluice runs as,
+	 * so that user's sluicectl can reach it (its mode keeps everyone else out). */
+	if (admin_socket && *admin_socket && chown(admin_socket, pw->pw_uid, pw->pw_gid) < 0)
+		log_warn("could not give %s to user '%s': %s", admin_socket, user, strerror(errno));
 	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
 		log_fatal("could not switch to user '%s': %s", user, strerror(errno));
 		return -1;
@@ -193,7 +197,7 @@ int main(int argc, char **argv)
 		log_fatal("startup failed");
 		return 1;
 	}
-	if (user && drop_privileges(user) < 0)
+	if (user && drop_privileges(user, rt.cfg->admin_socket) < 0)
 		return 1;
 	int rc = runtime_run(&rt);
 	if (pidfile) {

@@ -6,9 +6,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include "admin.h"
 #include "client.h"
 #include "listen.h"
 #include "log.h"
+#include "metrics.h"
 #include "server.h"
 #include "txnpool.h"
 #include "worker.h"
@@ -259,9 +261,12 @@ int pool_request_server(struct client *cl)
 		client_fatal(cl, "57P01", "sluice is shutting down");
 		return -1;
 	}
-	struct list *last = pool->servers[SL_IDLE].prev;
+	/* PAUSE: the transaction queues like any other and no server is handed out or opened
+	 * until RESUME. */
+	int paused = admin_pool_paused(pool);
+	struct list *last = paused ? &pool->servers[SL_IDLE] : pool->servers[SL_IDLE].prev;
 	/* Skip servers the server side ended while they sat idle (pg_terminate_backend). */
-	while (last != &pool->servers[SL_IDLE] &&
+	while (!paused && last != &pool->servers[SL_IDLE] &&
 	       !txn_server_alive(list_entry(last, struct server, node)))
 		last = pool->servers[SL_IDLE].prev;
 	if (last != &pool->servers[SL_IDLE]) {
@@ -278,7 +283,7 @@ int pool_request_server(struct client *cl)
 			server_link(srv, cl);
 			return 0;
 		}
-	} else if (login_failing(pool) && !holding(pool)) {
+	} else if (!paused && login_failing(pool) && !holding(pool)) {
 		char msg[400], detail[100];
 		snprintf(msg, sizeof(msg), "server unreachable: %s", pool->last_error);
 		snprintf(detail, sizeof(detail),
@@ -292,7 +297,7 @@ int pool_request_server(struct client *cl)
 	list_del(&cl->node);
 	list_append(&pool->waiting, &cl->node);
 	pool->n_waiting++;
-	if (pool->n_servers[SL_LOGIN] + pool->n_servers[SL_TESTING] < pool->n_waiting &&
+	if (!paused && pool->n_servers[SL_LOGIN] + pool->n_servers[SL_TESTING] < pool->n_waiting &&
 	    !login_failing(pool))
 		pool_launch(pool, 0);
 	return cl->state == CL_WAITING ? 1 : -1;
@@ -356,13 +361,14 @@ void pool_server_ready(struct server *srv)
 		server_close(srv, "shutting down");
 		return;
 	}
-	struct list *first = list_first(&pool->waiting);
+	struct list *first = admin_pool_paused(pool) ? NULL : list_first(&pool->waiting);
 	if (first) {
 		struct client *cl = list_entry(first, struct client, node);
 		pool_unwait(cl);
 		double waited = worker_now(w) - cl->wait_start;
 		pool->stat_wait_us += (uint64_t)(waited * 1e6);
 		pool->stat_waits++;
+		metrics_observe_wait(w, waited);
 		server_link(srv, cl);
 		client_linked(cl);
 		return;
@@ -397,8 +403,11 @@ void pool_release_server(struct client *cl)
 			pool_launch(pool, 0);
 		return;
 	}
-	if (worker_now(w) - srv->connect_time >= cfg->server_lifetime) { /* 0: use once */
-		server_close(srv, "server lifetime over");
+	if (worker_now(w) - srv->connect_time >= cfg->server_lifetime || /* 0: use once */
+	    srv->connect_time < pool->db->reconnect_at) {                /* admin RECONNECT */
+		server_close(srv, srv->connect_time < pool->db->reconnect_at
+		                      ? "RECONNECT command"
+		                      : "server lifetime over");
 		if (pool->n_waiting)
 			pool_launch(pool, 0);
 		return;

@@ -26,14 +26,19 @@ int runtime_reload(struct runtime *rt)
 	char err[512];
 	struct sluice_config *a = NULL, *b = NULL;
 	log_info("RELOAD command issued");
-	if (config_load(rt->config_path, &a, err, sizeof(err), warn_cb, NULL) < 0) {
-		log_error("reload failed, keeping the current configuration: %s", err);
-		return -1;
-	}
-	/* The worker gets its own snapshot: no sharing, no locks. */
-	if (config_load(rt->config_path, &b, err, sizeof(err), NULL, NULL) < 0) {
+	uint32_t gen = __atomic_load_n(&rt->admin_reload_gen, __ATOMIC_ACQUIRE);
+	if (config_load(rt->config_path, &a, err, sizeof(err), warn_cb, NULL) < 0 ||
+	    /* The worker gets its own snapshot: no sharing, no locks. */
+	    config_load(rt->config_path, &b, err, sizeof(err), NULL, NULL) < 0) {
 		config_free(a);
 		log_error("reload failed, keeping the current configuration: %s", err);
+		struct worker_msg *f = calloc(1, sizeof(*f));
+		if (f) { /* an admin RELOAD waiting for the outcome gets the reason */
+			f->type = WMSG_RELOAD_FAILED;
+			f->gen = gen;
+			snprintf(f->err, sizeof(f->err), "%s", err);
+			worker_post(&rt->worker, f);
+		}
 		return -1;
 	}
 	if (a->workers != 1)
@@ -53,6 +58,7 @@ int runtime_reload(struct runtime *rt)
 	}
 	m->type = WMSG_RELOAD;
 	m->cfg = b;
+	m->gen = gen;
 	worker_post(&rt->worker, m);
 	return 0;
 }
@@ -91,6 +97,19 @@ static void signal_cb(struct ev_loop *loop, ev_signal *s, int revents)
 	}
 }
 
+static void admin_reload_cb(struct ev_loop *loop, ev_async *a, int revents)
+{
+	(void)loop;
+	(void)revents;
+	runtime_reload(a->data);
+}
+
+void runtime_request_reload(struct runtime *rt, uint32_t gen)
+{
+	__atomic_store_n(&rt->admin_reload_gen, gen, __ATOMIC_RELEASE);
+	ev_async_send(rt->loop, &rt->admin_reload);
+}
+
 static void worker_exited_cb(struct ev_loop *loop, ev_async *a, int revents)
 {
 	(void)a;
@@ -117,8 +136,9 @@ int runtime_init(struct runtime *rt, const char *path, struct sluice_config *cfg
 		log_error("%s", err);
 		return -1;
 	}
-	if (worker_init(&rt->worker, rt, wcfg) < 0)
-		return -1;
+	/* Signals are caught before the listeners open: a SIGHUP sent as soon as the port
+	 * answers must not kill the process with the default action. The callbacks run only
+	 * once the loop runs, after the worker exists. */
 	ev_signal_init(&rt->sig_hup, signal_cb, SIGHUP);
 	ev_signal_init(&rt->sig_int, signal_cb, SIGINT);
 	ev_signal_init(&rt->sig_term, signal_cb, SIGTERM);
@@ -126,6 +146,11 @@ int runtime_init(struct runtime *rt, const char *path, struct sluice_config *cfg
 	ev_signal_start(rt->loop, &rt->sig_hup);
 	ev_signal_start(rt->loop, &rt->sig_int);
 	ev_signal_start(rt->loop, &rt->sig_term);
+	if (worker_init(&rt->worker, rt, wcfg) < 0)
+		return -1;
+	ev_async_init(&rt->admin_reload, admin_reload_cb);
+	rt->admin_reload.data = rt;
+	ev_async_start(rt->loop, &rt->admin_reload);
 	ev_async_init(&rt->worker_exited, worker_exited_cb);
 	ev_async_start(rt->loop, &rt->worker_exited);
 	return 0;

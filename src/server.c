@@ -20,6 +20,7 @@
 #include "failover.h"
 #include "listen.h"
 #include "log.h"
+#include "metrics.h"
 #include "md5auth.h"
 #include "scram.h"
 #include "txnpool.h"
@@ -513,11 +514,18 @@ static enum pkt_action server_packet(struct conn *c, uint8_t type, const uint8_t
 			if (act == PKT_SKIP || act == PKT_GONE)
 				return act;
 		}
+		srv->pool->stat_sent += total;
 		if (type == 'Z') {
 			srv->txn_status = p[5];
 			srv->state_since = worker_now(c->w);
-			if (srv->expected_rfq > 0)
+			if (srv->expected_rfq > 0) {
+				double now = worker_now(c->w);
+				srv->pool->stat_query_us +=
+				    (uint64_t)((now - srv->request_time) * 1e6);
+				srv->request_time =
+				    now; /* the next pipelined request runs from here */
 				srv->expected_rfq--;
+			}
 			return PKT_FORWARD_POST;
 		}
 		if (type == 'S')
@@ -569,6 +577,9 @@ static void server_post(struct conn *c)
 	if (cl->txn && txn_client_pinned(cl) && txn_pin_recheck(srv))
 		return; /* session objects live on this server: the client keeps it */
 	if (pool->pool_mode != POOL_SESSION && srv->txn_status == 'I') {
+		double held = worker_now(c->w) - srv->last_used; /* set when it was linked */
+		pool->stat_xact_us += (uint64_t)(held * 1e6);
+		metrics_observe_xact(c->w, held);
 		pool->stat_xacts++;
 		c->w->stats.xacts++;
 		pool_release_server(cl);

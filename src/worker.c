@@ -16,8 +16,10 @@
 
 #include <openssl/rand.h>
 
+#include "admin.h"
 #include "client.h"
 #include "drain.h"
+#include "gov_override.h"
 #include "log.h"
 #include "pool.h"
 #include "runtime.h"
@@ -209,6 +211,7 @@ static void close_all(struct worker *w, const char *why)
 	{
 		client_fatal(list_entry(it, struct client, node), "57P01", why);
 	}
+	admin_console_close_all(w, why);
 	list_for_each_safe(it, n, &w->pools)
 	{
 		struct pool *pool = list_entry(it, struct pool, node);
@@ -266,6 +269,7 @@ static void janitor_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	(void)revents;
 	pool_janitor(w);
 	gov_janitor(w);
+	admin_tick(w);
 	if (w->shutdown == SHUTDOWN_SAFE && !safe_shutdown_step(w)) {
 		log_info("all transactions finished, exiting");
 		ev_break(loop, EVBREAK_ALL);
@@ -298,8 +302,13 @@ static void inbox_cb(struct ev_loop *loop, ev_async *a, int revents)
 		case WMSG_RELOAD:
 			config_free((struct sluice_config *)w->cfg);
 			w->cfg = m->cfg;
+			ovr_sync(w); /* runtime SETs layered over the new snapshot */
 			pool_apply_config(w);
 			gov_apply_config(w); /* before anything reads a tenant's conf again */
+			admin_reloaded(w, m->gen, NULL);
+			break;
+		case WMSG_RELOAD_FAILED:
+			admin_reloaded(w, m->gen, m->err);
 			break;
 		case WMSG_SHUTDOWN_SAFE:
 			if (!w->shutdown) {
@@ -324,6 +333,34 @@ static void inbox_cb(struct ev_loop *loop, ev_async *a, int revents)
 		free(m);
 		m = next;
 	}
+}
+
+void worker_shutdown(struct worker *w, enum worker_shutdown_mode mode)
+{
+	if (mode == WSHUT_WAIT_CLIENTS) {
+		/* The same drain as SIGTERM (drain.c): clients are served to their next
+		 * transaction boundary; the janitor ends the loop when none is left. */
+		if (!w->shutdown) {
+			if (w->listening)
+				listeners_close(w);
+			drain_start(w);
+		}
+		return;
+	}
+	if (mode == WSHUT_SAFE) {
+		if (!w->shutdown) {
+			log_info("safe shutdown: waiting for transactions to finish");
+			w->shutdown = SHUTDOWN_SAFE;
+			if (w->listening)
+				listeners_close(w);
+		}
+		return;
+	}
+	w->shutdown = SHUTDOWN_FAST;
+	if (w->listening)
+		listeners_close(w);
+	close_all(w, "terminating connection due to administrator command");
+	ev_break(w->loop, EVBREAK_ALL);
 }
 
 void worker_post(struct worker *w, struct worker_msg *m)
@@ -375,6 +412,8 @@ int worker_init(struct worker *w, struct runtime *rt, struct sluice_config *cfg)
 	ev_prepare_init(&w->prepare, prepare_cb);
 	w->prepare.data = w;
 	ev_prepare_start(w->loop, &w->prepare);
+	if (admin_init(w) < 0)
+		return -1;
 	gov_worker_init(w);
 	gov_apply_config(w);
 	ev_timer_init(&w->janitor, janitor_cb, 0.25, 0.25);
@@ -409,6 +448,7 @@ void worker_join(struct worker *w)
 {
 	pthread_join(w->thread, NULL);
 	gov_worker_free(w);
+	admin_free(w);
 	pool_free_all(w);
 	ps_reg_free(&w->ps_reg);
 	free(w->cancel_tab);

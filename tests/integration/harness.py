@@ -495,6 +495,9 @@ class Pooler:
             # SIGTERM drains (tests stop poolers with it): do not let a test's leftover
             # session clients hold the end of every test for the default 30 s.
             self.settings['shutdown_timeout'] = 2
+            # sluice serves HTTP on 127.0.0.1:9127 by default: tests that run side by side would
+            # fight over it, so it is off unless a test asks for it.
+            self.settings['http_listen'] = ''
         self.settings.update(settings)
         self.proc = None
         self.expected_exit = False

@@ -181,7 +181,10 @@ Test(config, reloadable_flags)
 	cr_expect_eq(config_key_reloadable("workers"), 0);
 	cr_expect_eq(config_key_reloadable("pool_mode"), 1);
 	cr_expect_eq(config_key_reloadable("auth_file"), 1);
-	cr_expect_eq(config_key_reloadable("stats_period"), -1);
+	cr_expect_eq(config_key_reloadable("stats_period"), 1);
+	cr_expect_eq(config_key_reloadable("log_stats"), -1);
+	cr_expect_eq(config_key_reloadable("http_listen"), 0);
+	cr_expect_eq(config_key_reloadable("admin_socket"), 0);
 	cr_expect_eq(config_key_reloadable("nope"), -1);
 	cr_expect_eq(config_key_value(NULL, "listen_port", NULL, 0), -1);
 }
@@ -602,7 +605,7 @@ Test(config, unknown_key_warnings)
 	cr_assert_eq(w.n, 7, "got %d warnings", w.n);
 	cr_expect_str_eq(w.msg[0], CFG_DIR "/unknown_keys.ini:2: no_such_key: unknown parameter, "
 	                                   "ignored");
-	cr_expect_str_eq(w.msg[1], CFG_DIR "/unknown_keys.ini:3: stats_period: not supported by "
+	cr_expect_str_eq(w.msg[1], CFG_DIR "/unknown_keys.ini:3: log_stats: not supported by "
 	                                   "sluice yet, ignored");
 	cr_expect_str_eq(w.msg[2], CFG_DIR "/unknown_keys.ini:4: server_tls_sslmode: not "
 	                                   "supported by sluice yet, ignored");
