@@ -3,13 +3,10 @@
  * transaction boundary with 57P01, and at shutdown_timeout cancel what still runs. */
 #include "drain.h"
 
-#include <ctype.h>
-#include <string.h>
-#include <strings.h>
-
 #include "client.h"
 #include "log.h"
 #include "server.h"
+#include "sqlword.h"
 #include "worker.h"
 
 /* How long the last phase waits for cancel requests to reach the server before exiting. */
@@ -61,34 +58,11 @@ static int at_boundary(const struct client *cl)
 static int check_like(const char *q, size_t len)
 {
 	static const char *const words[] = {
-	    "ABORT", "ROLLBACK", "DISCARD", "RESET", "SET SESSION AUTHORIZATION", "SELECT 1"};
-	size_t i = 0;
-	for (;;) {
-		while (i < len && (q[i] == ' ' || q[i] == '\t' || q[i] == '\n' || q[i] == '\r'))
-			i++;
-		if (i + 1 < len && q[i] == '/' && q[i + 1] == '*') {
-			const char *e = memmem(q + i + 2, len - i - 2, "*/", 2);
-			if (!e)
-				return 0;
-			i = (size_t)(e - q) + 2;
-		} else if (i + 1 < len && q[i] == '-' && q[i + 1] == '-') {
-			const char *e = memchr(q + i, '\n', len - i);
-			if (!e)
-				return 1; /* nothing but a comment */
-			i = (size_t)(e - q) + 1;
-		} else {
-			break;
-		}
-	}
+	    "ABORT", "ROLLBACK", "DISCARD", "RESET", "SET SESSION AUTHORIZATION", "SELECT 1", NULL};
+	size_t i = sql_skip_blank(q, len);
 	if (i >= len || q[i] == '\0' || q[i] == ';')
-		return 1; /* empty query */
-	for (size_t k = 0; k < sizeof(words) / sizeof(words[0]); k++) {
-		size_t n = strlen(words[k]);
-		if (len - i >= n && !strncasecmp(q + i, words[k], n) &&
-		    (len - i == n || !isalnum((unsigned char)q[i + n])))
-			return 1;
-	}
-	return 0;
+		return 1; /* empty query, or nothing but comments */
+	return sql_starts_with(q, len, words);
 }
 
 int drain_refuse_start(struct client *cl, uint8_t type, const uint8_t *body, uint32_t len)

@@ -6,13 +6,13 @@
  * Session mode (and a client pinned to its server) loses session state: 57P01 and close. */
 #include "failover.h"
 
-#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 
 #include "client.h"
 #include "log.h"
 #include "server.h"
+#include "sqlword.h"
 #include "txnpool.h"
 #include "worker.h"
 
@@ -45,42 +45,12 @@ static void send_simple(struct client *cl, char type, const char *tag, char read
 	wb_free(&b);
 }
 
-/* First keyword of a statement (after blanks and comments) is one of words. */
-static int starts_with(const char *q, size_t len, const char *const *words)
-{
-	size_t i = 0;
-	for (;;) {
-		while (i < len && isspace((unsigned char)q[i]))
-			i++;
-		if (i + 1 < len && q[i] == '/' && q[i + 1] == '*') {
-			const char *e = memmem(q + i + 2, len - i - 2, "*/", 2);
-			if (!e)
-				return 0;
-			i = (size_t)(e - q) + 2;
-		} else if (i + 1 < len && q[i] == '-' && q[i + 1] == '-') {
-			const char *e = memchr(q + i, '\n', len - i);
-			if (!e)
-				return 0;
-			i = (size_t)(e - q) + 1;
-		} else {
-			break;
-		}
-	}
-	for (int k = 0; words[k]; k++) {
-		size_t n = strlen(words[k]);
-		if (len - i >= n && !strncasecmp(q + i, words[k], n) &&
-		    (len - i == n || !isalnum((unsigned char)q[i + n])))
-			return 1;
-	}
-	return 0;
-}
-
 static const char *const COMMIT_WORDS[] = {"COMMIT", "END", NULL};
 static const char *const ROLLBACK_WORDS[] = {"ROLLBACK", "ABORT", NULL};
 
 int failover_is_commit(const char *q, size_t len)
 {
-	return starts_with(q, len, COMMIT_WORDS) && !starts_with(q, len, ROLLBACK_WORDS);
+	return sql_starts_with(q, len, COMMIT_WORDS) && !sql_starts_with(q, len, ROLLBACK_WORDS);
 }
 
 /* ROLLBACK TO [SAVEPOINT] does not end the block: the savepoint died with the server. */
@@ -89,7 +59,7 @@ static int ends_block(const char *q, size_t len, int *is_commit)
 	*is_commit = failover_is_commit(q, len);
 	if (*is_commit)
 		return 1;
-	if (!starts_with(q, len, ROLLBACK_WORDS))
+	if (!sql_starts_with(q, len, ROLLBACK_WORDS))
 		return 0;
 	const char *to = NULL;
 	for (size_t i = 0; i + 3 < len && !to; i++)
