@@ -111,6 +111,7 @@ struct sluice_config {
 	int pkt_buf;
 	int listen_backlog;
 	int tcp_keepalive;
+	int so_reuseport;
 	char *logfile;
 	char *pidfile;
 	char *admin_users;

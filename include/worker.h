@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "gov.h"
+#include "handover.h"
 #include "list.h"
 #include "pscache.h"
 #include "slab.h"
@@ -65,8 +66,13 @@ struct worker {
 	uint32_t bufsize;
 
 	ev_io listeners[MAX_LISTENERS];
+	char listener_what[MAX_LISTENERS][HANDOVER_WHAT_MAX];
 	int n_listeners;
 	int listening;
+	int listeners_shared;       /* passed to a newer process: keep the unix socket file */
+	ev_io handover_io;          /* online restart requests (handover.c) */
+	int handover_fd;            /* -1 when none */
+	unsigned long handover_ino; /* inode of our hand-over socket file */
 
 	struct list pools;         /* struct pool */
 	struct list pdbs, pusers;  /* struct pool_db, struct pool_user */

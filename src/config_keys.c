@@ -67,6 +67,10 @@ static const struct key_def keys[] = {
      "Permission bits of the Unix-domain socket (octal)."},
     {"listen_backlog", KT_INT, OFF(listen_backlog), "128", 1, 65535, 0, G_LISTEN, NULL, NULL,
      "Backlog passed to listen(2); the kernel caps it at net.core.somaxconn."},
+    {"so_reuseport", KT_BOOL, OFF(so_reuseport), "0", 0, 0, 0, G_LISTEN, NULL, NULL,
+     "Set SO_REUSEPORT on TCP listeners so that several processes can listen on the same "
+     "address. For a restart without refused connections sluice does more: a starting process "
+     "takes the running one's listening sockets (see docs/failover.md)."},
     {"tcp_keepalive", KT_BOOL, OFF(tcp_keepalive), "1", 0, 0, 1, G_LISTEN, NULL, NULL,
      "Turn on TCP keepalive (operating-system default timings) on client and server sockets."},
     {"workers", KT_INT, OFF(workers), "1", 1, 64, 0, G_LISTEN, NULL, NULL,
@@ -237,7 +241,6 @@ static const char *const pgbouncer_only_keys[] = {"user",
                                                   "auth_hba_file",
                                                   "auth_ident_file",
                                                   "unix_socket_group",
-                                                  "so_reuseport",
                                                   "peer_id",
                                                   "server_round_robin",
                                                   "disable_pqexec",

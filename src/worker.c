@@ -63,6 +63,7 @@ static int add_listener(struct worker *w, int fd, const char *what)
 		log_error("too many listen addresses");
 		return -1;
 	}
+	snprintf(w->listener_what[w->n_listeners], sizeof(w->listener_what[0]), "%s", what);
 	ev_io *io = &w->listeners[w->n_listeners++];
 	ev_io_init(io, accept_cb, fd, EV_READ);
 	io->data = w;
@@ -90,6 +91,9 @@ static int listen_tcp(struct worker *w, const char *addr, int port)
 		if (fd < 0)
 			continue;
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		/* so_reuseport (PgBouncer's key): several processes may listen on the address. */
+		if (w->cfg->so_reuseport)
+			setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
 		if (ai->ai_family == AF_INET6)
 			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 		/* As PgBouncer on Linux: wake up for a connection only once its first bytes (the
@@ -154,6 +158,13 @@ static int listen_unix(struct worker *w, const char *dir, int port)
 	return add_listener(w, fd, un.sun_path);
 }
 
+static void handover_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	(void)loop;
+	(void)revents;
+	handover_serve(io->data, io->fd);
+}
+
 static void listeners_start(struct worker *w)
 {
 	for (int i = 0; i < w->n_listeners; i++)
@@ -167,7 +178,7 @@ static void listeners_close(struct worker *w)
 		ev_io_stop(w->loop, &w->listeners[i]);
 		close(w->listeners[i].fd);
 	}
-	if (w->cfg->unix_socket_dir && *w->cfg->unix_socket_dir) {
+	if (w->cfg->unix_socket_dir && *w->cfg->unix_socket_dir && !w->listeners_shared) {
 		char path[256];
 		snprintf(path, sizeof(path), "%s/.s.PGSQL.%d", w->cfg->unix_socket_dir,
 		         w->cfg->listen_port);
@@ -396,7 +407,24 @@ int worker_init(struct worker *w, struct runtime *rt, struct sluice_config *cfg)
 	pthread_mutex_init(&w->inbox_lock, NULL);
 	if (!w->cancel_tab)
 		return -1;
-	if (cfg->listen_addr && *cfg->listen_addr) {
+	w->handover_fd = -1;
+	int fds[MAX_LISTENERS];
+	char what[MAX_LISTENERS][HANDOVER_WHAT_MAX];
+	int inherited = handover_fetch(w, fds, what, MAX_LISTENERS);
+	for (int i = 0; i < inherited; i++) {
+		char label[HANDOVER_WHAT_MAX + 32];
+		snprintf(label, sizeof(label), "%s (from the running process)", what[i]);
+		if (add_listener(w, fds[i], label) < 0)
+			return -1;
+		/* Our name for it, should we pass it on in turn. */
+		snprintf(w->listener_what[w->n_listeners - 1], sizeof(w->listener_what[0]), "%s",
+		         what[i]);
+	}
+	if (inherited)
+		log_info("online restart: took %d listening sockets over from the running process; "
+		         "send it SIGTERM to drain it",
+		         inherited);
+	if (!inherited && cfg->listen_addr && *cfg->listen_addr) {
 		char *list = strdup(cfg->listen_addr), *save = NULL;
 		for (char *a = strtok_r(list, ", ", &save); a; a = strtok_r(NULL, ", ", &save)) {
 			if (listen_tcp(w, a, cfg->listen_port) < 0) {
@@ -406,9 +434,15 @@ int worker_init(struct worker *w, struct runtime *rt, struct sluice_config *cfg)
 		}
 		free(list);
 	}
-	if (cfg->unix_socket_dir && *cfg->unix_socket_dir &&
+	if (!inherited && cfg->unix_socket_dir && *cfg->unix_socket_dir &&
 	    listen_unix(w, cfg->unix_socket_dir, cfg->listen_port) < 0)
 		return -1;
+	w->handover_fd = handover_listen(w);
+	if (w->handover_fd >= 0) {
+		ev_io_init(&w->handover_io, handover_cb, w->handover_fd, EV_READ);
+		w->handover_io.data = w;
+		ev_io_start(w->loop, &w->handover_io);
+	}
 	ev_prepare_init(&w->prepare, prepare_cb);
 	w->prepare.data = w;
 	ev_prepare_start(w->loop, &w->prepare);
@@ -447,6 +481,11 @@ int worker_start(struct worker *w)
 void worker_join(struct worker *w)
 {
 	pthread_join(w->thread, NULL);
+	if (w->handover_fd >= 0) {
+		ev_io_stop(w->loop, &w->handover_io);
+		handover_close(w, w->handover_fd);
+		w->handover_fd = -1;
+	}
 	gov_worker_free(w);
 	admin_free(w);
 	pool_free_all(w);

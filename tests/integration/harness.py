@@ -959,6 +959,34 @@ def check_sqlstate(fields, expected, pgbouncer=None, what=''):
             what + ': ' if what else '', want, got, fields.get('S'), fields.get('M')))
 
 
+class OdooStylePool:
+    """What Odoo's sql_db.ConnectionPool does with a pooled connection: borrow() checks it with
+    reset() (a query) and opens a new one when that fails."""
+
+    def __init__(self, ports):
+        self.ports = ports  # where the "service" may route a new connection
+        self.conn = None
+        self.reconnects = 0
+
+    def borrow(self):
+        if self.conn is not None:
+            try:
+                self.conn.reset()
+                return self.conn
+            except psycopg2.OperationalError:
+                self.reconnects += 1
+                self.conn = None
+        for port in self.ports:
+            try:
+                self.conn = psycopg2.connect(host='127.0.0.1', port=port, user='app',
+                                             password='apppw', dbname='appdb',
+                                             connect_timeout=5)
+                return self.conn
+            except psycopg2.OperationalError:
+                continue
+        raise AssertionError('no pooler accepts connections')
+
+
 class Skip(Exception):
     pass
 

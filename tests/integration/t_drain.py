@@ -178,41 +178,13 @@ def second_sigterm_exits_at_once():
     p.expected_exit = True
 
 
-class OdooStylePool:
-    """What Odoo's sql_db.ConnectionPool does with a pooled connection: borrow() checks it with
-    reset() (a query) and opens a new one when that fails."""
-
-    def __init__(self, ports):
-        self.ports = ports  # where the "service" may route a new connection
-        self.conn = None
-        self.reconnects = 0
-
-    def borrow(self):
-        if self.conn is not None:
-            try:
-                self.conn.reset()
-                return self.conn
-            except psycopg2.OperationalError:
-                self.reconnects += 1
-                self.conn = None
-        for port in self.ports:
-            try:
-                self.conn = psycopg2.connect(host='127.0.0.1', port=port, user='app',
-                                             password='apppw', dbname='appdb',
-                                             connect_timeout=5)
-                return self.conn
-            except psycopg2.OperationalError:
-                continue
-        raise AssertionError('no pooler accepts connections')
-
-
 @test(sluice_only=True, timeout=90)
 def odoo_style_pool_sees_no_failed_request_across_a_drain():
     pg = harness.shared_pg()
     setup_table(pg, 'drain_odoo')
     old = harness.Pooler(pg, pool_mode='transaction', shutdown_timeout=30)
     new = harness.Pooler(pg, pool_mode='transaction', shutdown_timeout=30)
-    pools = [OdooStylePool([old.port, new.port]) for _ in range(8)]
+    pools = [harness.OdooStylePool([old.port, new.port]) for _ in range(8)]
     failures = []
     done = []
     stop_at = time.monotonic() + 6
