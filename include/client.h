@@ -24,6 +24,7 @@ struct client {
 	enum client_state state;
 	uint8_t discard; /* skipping the rest of a refused transaction start */
 	uint8_t is_unix;
+	uint8_t proxied; /* a PROXY protocol header set addr/port */
 	struct pool *pool;
 	struct server *server;
 	struct client_login *login; /* only during login */
@@ -59,6 +60,10 @@ void client_set_var(struct client *cl, int i, const char *value);
 int client_sockaddr(const struct client *cl, struct sockaddr_storage *ss);
 /* Write "C-<id>: db/user@addr:port" for logs. */
 void client_describe(const struct client *cl, char *buf, size_t len);
+/* An auth_query lookup finished: continue the login with secret ("" = unknown user). */
+void client_auth_resume(struct client *cl, const char *secret);
+/* The user name the client logs in as (during login, from its startup packet). */
+const char *client_login_user(const struct client *cl);
 /* Find the client holding a cancel key. */
 struct client *cancel_lookup(struct worker *w, uint32_t pid, uint32_t key);
 /* Forward a cancel request for cl to the server running its query (no-op if none). */

@@ -14,6 +14,7 @@
 
 struct runtime;
 struct client;
+struct access_state;
 
 #define MAX_LISTENERS 16
 
@@ -67,7 +68,8 @@ struct worker {
 	int shutdown;                     /* 0, or 1 safe (finish transactions), 2 fast */
 	uint32_t next_client_id, next_server_id;
 	struct worker_stats stats;
-	struct gov_state gov; /* tenants, classes, rate-delay timer */
+	struct gov_state gov;        /* tenants, classes, rate-delay timer */
+	struct access_state *access; /* TLS contexts, HBA rules, auth_query (access.h) */
 };
 
 /* Create the worker's loop and open its listeners; -1 with a logged reason on failure. */

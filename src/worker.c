@@ -16,6 +16,7 @@
 
 #include <openssl/rand.h>
 
+#include "access.h"
 #include "client.h"
 #include "log.h"
 #include "pool.h"
@@ -296,6 +297,7 @@ static void inbox_cb(struct ev_loop *loop, ev_async *a, int revents)
 			w->cfg = m->cfg;
 			pool_apply_config(w);
 			gov_apply_config(w); /* before anything reads a tenant's conf again */
+			access_apply(w, 0);  /* new certificates and keys for new connections */
 			break;
 		case WMSG_SHUTDOWN_SAFE:
 			if (!w->shutdown) {
@@ -347,7 +349,7 @@ int worker_init(struct worker *w, struct runtime *rt, struct sluice_config *cfg)
 	w->cancel_mask = CANCEL_BUCKETS - 1;
 	RAND_bytes(w->scram_mock_key, sizeof(w->scram_mock_key));
 	pthread_mutex_init(&w->inbox_lock, NULL);
-	if (!w->cancel_tab)
+	if (!w->cancel_tab || access_apply(w, 1) < 0)
 		return -1;
 	if (cfg->listen_addr && *cfg->listen_addr) {
 		char *list = strdup(cfg->listen_addr), *save = NULL;
@@ -400,6 +402,7 @@ void worker_join(struct worker *w)
 	pthread_join(w->thread, NULL);
 	gov_worker_free(w);
 	pool_free_all(w);
+	access_free(w);
 	free(w->cancel_tab);
 	slab_destroy(&w->bufs);
 	config_free((struct sluice_config *)w->cfg);
