@@ -147,8 +147,10 @@ static void client_tls_done(struct conn *c, int ok, const char *err)
 	}
 	if (cl->c.w->cfg->verbose)
 		clog(cl, LOG_LVL_DEBUG, "TLS handshake done: %s", tls_version(c));
-	/* The startup packet may already sit decrypted inside OpenSSL or in the socket. */
-	conn_try_read(c);
+	/* The startup packet may already sit inside OpenSSL, where the socket will not announce
+	 * it. Read from the loop, not from here: the handshake can finish while the handler that
+	 * started it is still walking the plaintext buffer. */
+	ev_feed_event(c->w->loop, &c->rio, EV_READ);
 }
 
 static int proxy_header(struct client *cl, uint32_t have, enum pkt_action *act)
