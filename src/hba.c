@@ -281,6 +281,7 @@ static int parse_rule(struct field *f, int nf, struct hba_rule *r, const char *f
 		const char *a = f[3].item[0];
 		if (!strcmp(a, "all")) {
 			r->addr_all = 1;
+			mi = 4;
 		} else if (hba_parse_cidr(a, &r->family, r->addr, r->mask) < 0) {
 			errf(err, errlen, file, line,
 			     "invalid address \"%s\" (IP address with /bits, or all; host names, "

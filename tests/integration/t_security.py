@@ -318,7 +318,9 @@ def malformed_input_storm():
         time.sleep(4)
         assert p.alive(), 'sluice died'
         grown = p.rss_kb() - base
-        assert grown < 8 * 1024, 'RSS grew by %d kB after the storm' % grown
+        # ASan's quarantine holds freed memory on purpose; leaks are its own report at exit.
+        if not harness.binary_is_sanitized():
+            assert grown < 8 * 1024, 'RSS grew by %d kB after the storm' % grown
         eq(login_ok(p, 'app', 'apppw'), 'app', 'after the storm')
     finally:
         p.cleanup()
