@@ -7,7 +7,7 @@ PACKAGES=(
 	build-essential cmake pkg-config
 	libev-dev libssl-dev libpq-dev libjemalloc-dev libcriterion-dev
 	postgresql-15 postgresql-client-15 pgbouncer python3-psycopg2
-	clang-format
+	clang-format clang libclang-rt-14-dev openssl
 )
 
 installed() {
