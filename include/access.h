@@ -35,6 +35,7 @@ struct access_state {
 	} trusted[PROXY_TRUSTED_MAX];
 	struct rate_slot *rate; /* CONN_RATE_SLOTS, allocated on first use */
 	struct authq *aq;       /* auth_query lookups and cache (authquery.c) */
+	int audit_fd;           /* audit_log, -1 when off (audit.c) */
 };
 
 /* Build the worker's state from w->cfg. initial: failures are fatal (-1, logged); on reload a

@@ -126,6 +126,7 @@ struct sluice_config {
 	int log_connections;
 	int log_disconnections;
 	int log_pooler_errors;
+	char *audit_log;
 	int workers;
 
 	/* TLS (tls.c): PgBouncer's keys and defaults */

@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "audit.h"
 #include "authquery.h"
 #include "client.h"
 #include "governor.h"
@@ -72,6 +74,7 @@ int access_apply(struct worker *w, int initial)
 		log_error("out of memory building the TLS/access state");
 		return -1;
 	}
+	st->audit_fd = -1;
 	if (tls_ctxs_build(cfg, &st->tls, err, sizeof(err)) < 0)
 		goto fail;
 	if (cfg->auth_type == AUTH_TYPE_HBA) {
@@ -92,9 +95,12 @@ int access_apply(struct worker *w, int initial)
 		old->aq = NULL;
 		tls_ctxs_free(&old->tls); /* live connections keep their own references */
 		hba_free(&old->hba);
+		if (old->audit_fd >= 0)
+			close(old->audit_fd);
 		free(old);
 	}
 	w->access = st;
+	audit_open(cfg->audit_log, &st->audit_fd); /* reopened on every reload: log rotation */
 	warn_auth_file_mode(cfg);
 	if (st->tls.client_side || st->tls.server_side)
 		log_info("TLS: client side %s, server side %s", st->tls.client_side ? "on" : "off",
@@ -121,6 +127,8 @@ void access_free(struct worker *w)
 	tls_ctxs_free(&st->tls);
 	hba_free(&st->hba);
 	free(st->rate);
+	if (st->audit_fd >= 0)
+		close(st->audit_fd);
 	free(st);
 	w->access = NULL;
 }

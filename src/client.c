@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "access.h"
+#include "audit.h"
 #include "authquery.h"
 #include "log.h"
 #include "md5auth.h"
@@ -128,6 +129,8 @@ void client_fatal(struct client *cl, const char *sqlstate, const char *msg)
 		return;
 	if (cl->c.w->cfg->log_pooler_errors)
 		clog(cl, LOG_LVL_WARNING, "pooler error: %s", msg);
+	if (cl->login && cl->state != CL_ACTIVE)
+		audit_login(cl, cl->login->user, cl->login->dbname, 0, sqlstate, msg);
 	client_send_error(cl, "FATAL", sqlstate, msg, NULL);
 	client_close(cl, msg);
 }
@@ -257,6 +260,7 @@ void client_welcome(struct client *cl)
 		if (cl->login && cl->login->startup_vars[i])
 			client_set_var(cl, i, cl->login->startup_vars[i]);
 	login_free(cl);
+	audit_login(cl, pool->user->name, pool->db->entry.name, 1, NULL, NULL);
 	pkt_auth(&b, AUTH_OK, NULL, 0);
 	for (int k = 0; k < pool->welcome.n; k++) {
 		int i = track_var_index(pool->welcome.name[k]);

@@ -236,6 +236,9 @@ static const struct key_def keys[] = {
      "Log each client disconnection, with the reason."},
     {"log_pooler_errors", KT_BOOL, OFF(log_pooler_errors), "1", 0, 0, 1, G_LOG, NULL, NULL,
      "Log the errors sluice sends to clients."},
+    {"audit_log", KT_PATH, OFF(audit_log), "", 0, 0, 1, G_LOG, NULL, NULL,
+     "Append one JSON line per login (accepted or refused: user, database, tenant, class, "
+     "address, TLS version, reason) to this file (mode 0600); reopened on reload. Empty: off."},
 };
 
 #define N_KEYS ((int)(sizeof(keys) / sizeof(keys[0])))

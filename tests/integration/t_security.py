@@ -236,6 +236,34 @@ def auth_file_permission_warning():
         p.cleanup()
 
 
+@test(sluice_only=True)
+def audit_log_logins():
+    import json
+    pg = pg_with_roles()
+    p = harness.Pooler(pg, start=False)
+    path = os.path.join(p.dir, 'audit.jsonl')
+    p.write_config(audit_log=path)
+    p.start()
+    try:
+        login_ok(p, 'app', 'apppw')
+        check_sqlstate(login_error(p, 'app', 'wrong'), '28P01')
+        lines = [json.loads(line) for line in open(path)]
+        eq([(x['event'], x['result'], x['user']) for x in lines],
+           [('login', 'ok', 'app'), ('login', 'refused', 'app')])
+        eq(lines[1]['sqlstate'], '28P01')
+        eq(lines[0]['addr'], '127.0.0.1')
+        eq(os.stat(path).st_mode & 0o777, 0o600, 'audit_log mode')
+        # Rotation: move the file away, reload, the next line goes to a new file.
+        os.rename(path, path + '.1')
+        p.reload()
+        harness.wait_for(lambda: os.path.exists(path), 5, what='audit_log reopened')
+        login_ok(p, 'app', 'apppw')
+        eq(len(open(path).readlines()), 1, 'line in the new file')
+        assert 'apppw' not in open(path + '.1').read() + open(path).read()
+    finally:
+        p.cleanup()
+
+
 def garbage_connection(port, rng):
     """One hostile connection: a random kind of malformed input, then read whatever comes back."""
     kind = rng.randrange(9)

@@ -264,6 +264,25 @@ def plaintext_after_sslrequest_refused():
         p.cleanup()
 
 
+@test(sluice_only=True)
+def login_timeout_covers_tls_handshake():
+    p = tls_pooler(client_login_timeout=2)
+    try:
+        # SSLRequest answered 'S', then silence: no ClientHello ever comes.
+        c = p.raw()
+        eq(c.ssl_request(), b'S')
+        t0 = time.monotonic()
+        assert c.wait_closed(10), 'silent TLS client not closed'
+        assert 1.5 < time.monotonic() - t0 < 6, time.monotonic() - t0
+        # Half a handshake: a ClientHello-looking record that never completes.
+        c = p.raw()
+        c.send(b'\x16\x03\x01\x00\xff\x01')
+        assert c.wait_closed(10), 'stalled direct TLS client not closed'
+        assert p.alive()
+    finally:
+        p.cleanup()
+
+
 @test(sluice_only=True, timeout=180)
 def bulk_through_tls_both_sides():
     c1, _ = ca()
