@@ -11,6 +11,7 @@
 #include "pool.h"
 
 struct client_login;
+struct slow_state;
 
 /* CL_WAITING: in its pool's queue for a server; CL_GOV_WAIT: in the governor's queue for a slot,
  * or a statement held back by query_rate. */
@@ -35,6 +36,7 @@ struct client {
 	char addr[46];
 	uint16_t port;
 	struct gov_client gov;
+	struct slow_state *slow; /* slow-query log state, NULL until needed (slowlog.c) */
 };
 
 /* Take an accepted socket; refuses (after reading the startup packet) when over max_client_conn. */

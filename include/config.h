@@ -127,6 +127,8 @@ struct sluice_config {
 	int log_disconnections;
 	int log_pooler_errors;
 	char *audit_log;
+	double log_min_duration_transaction, log_min_duration_statement;
+	int log_statement_max_length, log_parameters, log_sample_rate;
 	int workers;
 
 	/* TLS (tls.c): PgBouncer's keys and defaults */

@@ -20,6 +20,7 @@
 #include "md5auth.h"
 #include "scram.h"
 #include "server.h"
+#include "slowlog.h"
 #include "tls.h"
 #include "worker.h"
 
@@ -183,6 +184,7 @@ void client_close(struct client *cl, const char *reason)
 	}
 	w->n_clients--;
 	login_free(cl);
+	slowlog_free(cl);
 	for (int i = 0; i < N_TRACK_VARS; i++) {
 		free(cl->vars[i]);
 		cl->vars[i] = NULL;
@@ -727,6 +729,8 @@ static enum pkt_action client_packet(struct conn *c, uint8_t type, const uint8_t
 		srv->unsynced = 0;
 	else if (type && strchr("PBDECH", type))
 		srv->unsynced = 1;
+	if (slowlog_enabled(w->cfg))
+		slowlog_client_msg(cl, type, p, avail < total ? avail : total);
 	return PKT_FORWARD;
 }
 

@@ -239,6 +239,17 @@ static const struct key_def keys[] = {
     {"audit_log", KT_PATH, OFF(audit_log), "", 0, 0, 1, G_LOG, NULL, NULL,
      "Append one JSON line per login (accepted or refused: user, database, tenant, class, "
      "address, TLS version, reason) to this file (mode 0600); reopened on reload. Empty: off."},
+    {"log_min_duration_transaction", KT_DURATION, OFF(log_min_duration_transaction), "0", 0,
+     DUR_MAX, 1, G_LOG, NULL, NULL,
+     "Log transactions that take longer (queue wait + server time, tenant, class, text); 0: off."},
+    {"log_min_duration_statement", KT_DURATION, OFF(log_min_duration_statement), "0", 0, DUR_MAX, 1,
+     G_LOG, NULL, NULL, "Log statements that take longer than this; 0: off."},
+    {"log_statement_max_length", KT_INT, OFF(log_statement_max_length), "1024", 16, 8192, 1, G_LOG,
+     NULL, NULL, "Statement text in slow-query lines is cut to this many bytes."},
+    {"log_parameters", KT_BOOL, OFF(log_parameters), "0", 0, 0, 1, G_LOG, NULL, NULL,
+     "Keep literals in slow-query text; 0 replaces them by `?` (bind values are never logged)."},
+    {"log_sample_rate", KT_INT, OFF(log_sample_rate), "10", 0, INT_MAX, 1, G_LOG, NULL, NULL,
+     "At most this many slow-query lines per second per client; 0: no cap."},
 };
 
 #define N_KEYS ((int)(sizeof(keys) / sizeof(keys[0])))

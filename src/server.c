@@ -22,6 +22,7 @@
 #include "log.h"
 #include "md5auth.h"
 #include "scram.h"
+#include "slowlog.h"
 #include "tls.h"
 #include "worker.h"
 
@@ -498,6 +499,7 @@ static void server_post(struct conn *c)
 	struct client *cl = srv->client;
 	if (!cl || srv->expected_rfq > 0 || srv->unsynced)
 		return;
+	slowlog_ready(cl, srv);
 	struct pool *pool = srv->pool;
 	if (pool->pool_mode == POOL_STATEMENT && srv->txn_status != 'I') {
 		client_fatal(cl, "25000",

@@ -264,6 +264,34 @@ def audit_log_logins():
         p.cleanup()
 
 
+@test(sluice_only=True)
+def slow_query_log():
+    pg = pg_with_roles()
+    p = harness.Pooler(pg, pool_mode='transaction', log_min_duration_statement='200ms',
+                       log_min_duration_transaction='400ms')
+    try:
+        conn = p.connect(autocommit=True, application_name='slowtest')
+        with conn.cursor() as cur:
+            cur.execute("SELECT pg_sleep(0.3), 'hidden-literal', 42")
+            cur.execute('SELECT 1')
+            cur.execute('BEGIN')
+            cur.execute('SELECT pg_sleep(0.25)')
+            cur.execute('SELECT pg_sleep(0.25)')
+            cur.execute('COMMIT')
+        conn.close()
+        harness.wait_for(lambda: 'slow transaction' in p.log(), 5, what='slow transaction line')
+        log = p.log()
+        lines = [x for x in log.splitlines() if 'slow statement' in x]
+        eq(len(lines), 3, 'slow statements:\n' + '\n'.join(lines))
+        assert 'pg_sleep(?), ?, ?' in lines[0] and 'hidden-literal' not in log, lines[0]
+        assert 'db=appdb user=app application_name=slowtest' in lines[0], lines[0]
+        tx = [x for x in log.splitlines() if 'slow transaction' in x]
+        eq(len(tx), 1, 'one slow transaction')
+        assert 'COMMIT' in tx[0] or 'pg_sleep' in tx[0], tx[0]
+    finally:
+        p.cleanup()
+
+
 def garbage_connection(port, rng):
     """One hostile connection: a random kind of malformed input, then read whatever comes back."""
     kind = rng.randrange(9)
