@@ -267,32 +267,22 @@ int authquery_lookup(struct client *cl, char *secret, size_t secretlen)
 	                      : config_find_secret(cfg, auser);
 	char port[16];
 	snprintf(port, sizeof(port), "%d", de->port);
-	const char *keys[] = {"host",
-	                      "port",
-	                      "dbname",
-	                      "user",
-	                      "password",
-	                      "sslmode",
-	                      "sslrootcert",
-	                      "connect_timeout",
-	                      "application_name",
-	                      "passfile",
-	                      NULL};
-	const char *vals[] = {de->host[0] ? de->host : "/var/run/postgresql",
-	                      port,
-	                      db,
-	                      auser,
-	                      apw ? apw : "",
-	                      sslmodes[cfg->server_tls_sslmode],
-	                      cfg->server_tls_ca_file && *cfg->server_tls_ca_file
-	                          ? cfg->server_tls_ca_file
-	                          : "system",
-	                      "0",
-	                      "sluice auth_query",
-	                      "/dev/null",
-	                      NULL};
-	if (cfg->server_tls_sslmode < TLS_MODE_VERIFY_CA)
-		vals[6] = NULL, keys[6] = NULL; /* only the verify modes read a root certificate */
+	/* The server side's TLS settings apply to this connection too. Without a CA file libpq
+	 * uses its own default root certificate location. */
+	const char *keys[12], *vals[12];
+	int k = 0;
+	keys[k] = "host", vals[k++] = de->host[0] ? de->host : "/var/run/postgresql";
+	keys[k] = "port", vals[k++] = port;
+	keys[k] = "dbname", vals[k++] = db;
+	keys[k] = "user", vals[k++] = auser;
+	keys[k] = "password", vals[k++] = apw ? apw : "";
+	keys[k] = "sslmode", vals[k++] = sslmodes[cfg->server_tls_sslmode];
+	keys[k] = "connect_timeout", vals[k++] = "0"; /* our own timer bounds it */
+	keys[k] = "application_name", vals[k++] = "sluice auth_query";
+	keys[k] = "passfile", vals[k++] = "/dev/null";
+	if (cfg->server_tls_ca_file && *cfg->server_tls_ca_file)
+		keys[k] = "sslrootcert", vals[k++] = cfg->server_tls_ca_file;
+	keys[k] = NULL, vals[k] = NULL;
 	struct aq_lookup *lk = calloc(1, sizeof(*lk));
 	if (!lk)
 		goto oom;

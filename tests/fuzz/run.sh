@@ -21,7 +21,7 @@ for t in "${targets[@]}"; do
 	work=build-fuzz/corpus/$t
 	mkdir -p "$work"
 	start=$SECONDS
-	if build-fuzz/"$t" -max_total_time="$SECS" -max_len=20000 -timeout=10 -rss_limit_mb=2048 \
+	if build-fuzz/"$t" -max_total_time="$SECS" -max_len=20000 -timeout=30 -rss_limit_mb=2048 \
 		-artifact_prefix=build-fuzz/ -print_final_stats=1 "$work" tests/fuzz/corpus/"$t" \
 		>build-fuzz/"$t".log 2>&1; then
 		runs=$(grep -Eo 'stat::number_of_executed_units: *[0-9]+' build-fuzz/"$t".log | grep -Eo '[0-9]+$' || echo '?')
