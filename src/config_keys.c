@@ -280,7 +280,8 @@ static const char *const pgbouncer_only_keys[] = {"user",
                                                   "max_user_client_connections",
 
                                                   NULL};
-static const char *const pgbouncer_only_prefixes[] = {"tcp_", "syslog", "dns_", "admin_", NULL};
+static const char *const pgbouncer_only_prefixes[] = {"client_tls", "server_tls", "tcp_", "syslog",
+                                                      "dns_",       "admin_",     NULL};
 
 static const struct key_def *find_key(const char *name)
 {
