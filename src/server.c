@@ -229,6 +229,8 @@ static int handle_auth(struct server *srv, const uint8_t *body, uint32_t len)
 		}
 		pkt_sasl_initial(&b, cblen > 0 ? "SCRAM-SHA-256-PLUS" : "SCRAM-SHA-256", out,
 		                 (size_t)n);
+		if (cblen > 0)
+			slog(srv, LOG_LVL_DEBUG, "SCRAM-SHA-256-PLUS (tls-server-end-point)");
 		break;
 	}
 	case AUTH_SASL_CONTINUE: {

@@ -96,11 +96,15 @@ def psql_verify_full_through_sluice():
 @test(sluice_only=True)
 def server_verify_full_pg_stat_ssl():
     c1, _ = ca()
-    p = tls_pooler(client_mode='disable', server_mode='verify-full', server_tls_ca_file=c1.crt)
+    p = tls_pooler(client_mode='disable', server_mode='verify-full', server_tls_ca_file=c1.crt,
+                   verbose=1)
     try:
         rows = p.query('SELECT ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()')
         eq(rows[0][0], True, 'pg_stat_ssl.ssl')
         assert rows[0][1] in ('TLSv1.2', 'TLSv1.3'), rows
+        # PostgreSQL offers SCRAM-SHA-256-PLUS over TLS; the login above succeeded with it, so
+        # the channel-binding data matched the server's certificate.
+        assert 'SCRAM-SHA-256-PLUS' in p.log(), 'channel binding not used'
     finally:
         p.cleanup()
 
