@@ -13,6 +13,7 @@
 struct client_login;
 struct txn_client;
 struct admin_console;
+struct slow_state;
 
 /* CL_WAITING: in its pool's queue for a server; CL_GOV_WAIT: in the governor's queue for a slot,
  * or a statement held back by query_rate. */
@@ -31,6 +32,7 @@ struct client {
 	uint8_t lost_ext_end; /* ... and it is ending the block with the extended protocol */
 	uint8_t lost_ext_err; /* ... an error was sent for the current extended batch */
 	uint8_t commit_sent;  /* the Query in flight is a COMMIT (08007 if the server dies) */
+	uint8_t proxied;      /* a PROXY protocol header set addr/port */
 	struct pool *pool;
 	struct server *server;
 	struct client_login *login; /* only during login */
@@ -43,6 +45,7 @@ struct client {
 	uint16_t port;
 	struct gov_client gov;
 	struct admin_console *admin; /* console client (virtual database pgbouncer/sluice) */
+	struct slow_state *slow;     /* slow-query log state, NULL until needed (slowlog.c) */
 };
 
 /* Take an accepted socket; refuses (after reading the startup packet) when over max_client_conn. */
@@ -68,6 +71,10 @@ void client_set_var(struct client *cl, int i, const char *value);
 int client_sockaddr(const struct client *cl, struct sockaddr_storage *ss);
 /* Write "C-<id>: db/user@addr:port" for logs. */
 void client_describe(const struct client *cl, char *buf, size_t len);
+/* An auth_query lookup finished: continue the login with secret ("" = unknown user). */
+void client_auth_resume(struct client *cl, const char *secret);
+/* The user name the client logs in as (during login, from its startup packet). */
+const char *client_login_user(const struct client *cl);
 /* Find the client holding a cancel key. */
 struct client *cancel_lookup(struct worker *w, uint32_t pid, uint32_t key);
 /* Forward a cancel request for cl to the server running its query (no-op if none). */

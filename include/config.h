@@ -18,7 +18,19 @@ enum auth_type {
 	AUTH_TYPE_ANY,
 	AUTH_TYPE_PLAIN,
 	AUTH_TYPE_MD5,
-	AUTH_TYPE_SCRAM
+	AUTH_TYPE_SCRAM,
+	AUTH_TYPE_CERT, /* TLS client certificate, CN = user name */
+	AUTH_TYPE_HBA   /* per-connection method from auth_hba_file */
+};
+
+/* client_tls_sslmode / server_tls_sslmode, in libpq's order of strictness. */
+enum tls_mode {
+	TLS_MODE_DISABLE = 0,
+	TLS_MODE_ALLOW,
+	TLS_MODE_PREFER,
+	TLS_MODE_REQUIRE,
+	TLS_MODE_VERIFY_CA,
+	TLS_MODE_VERIFY_FULL
 };
 
 /* One [databases] line. Integer fields are -1 when not given on the line. */
@@ -120,6 +132,9 @@ struct sluice_config {
 	int log_connections;
 	int log_disconnections;
 	int log_pooler_errors;
+	char *audit_log;
+	double log_min_duration_transaction, log_min_duration_statement;
+	int log_statement_max_length, log_parameters, log_sample_rate;
 	int workers;
 	int max_prepared_statements; /* 0: named statements untracked */
 	int pin_policy;              /* enum pin_policy */
@@ -128,6 +143,24 @@ struct sluice_config {
 	int admin_socket_mode;       /* its file mode */
 	char *http_listen;           /* host:port for /metrics, /healthz, /readyz; empty: none */
 	double stats_period;         /* SHOW STATS averages window */
+
+	/* TLS (tls.c): PgBouncer's keys and defaults */
+	int client_tls_sslmode; /* enum tls_mode */
+	char *client_tls_key_file, *client_tls_cert_file, *client_tls_ca_file;
+	char *client_tls_protocols, *client_tls_ciphers, *client_tls_ecdhcurve;
+	char *client_tls_dheparams;
+	int server_tls_sslmode; /* enum tls_mode */
+	char *server_tls_ca_file, *server_tls_key_file, *server_tls_cert_file;
+	char *server_tls_protocols, *server_tls_ciphers;
+
+	/* Access rules and hardening (authquery.c, hba.c, proxyproto.c) */
+	char *auth_user, *auth_query, *auth_dbname;
+	double auth_cache_ttl;
+	char *auth_hba_file;
+	int tenant_isolation;
+	int client_conn_rate;
+	int proxy_protocol;
+	char *proxy_protocol_trusted;
 
 	struct db_entry *dbs;
 	int n_dbs;

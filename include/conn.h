@@ -17,6 +17,7 @@
 
 struct worker;
 struct conn;
+struct tls_conn;
 
 /* What to do with the message at the scan position. */
 enum pkt_action {
@@ -64,6 +65,7 @@ struct conn {
 	struct wbuf out;          /* bytes waiting for this socket to become writable */
 	ev_io rio, wio;
 	struct worker *w;
+	struct tls_conn *tls; /* NULL: plain socket (the relay's fast path) */
 	const struct conn_ops *ops;
 	struct list dead_node; /* in the worker's free-at-end-of-iteration list once closed */
 };
@@ -100,5 +102,9 @@ void conn_flush_forward(struct conn *c);
 int conn_send(struct conn *dst, const void *p, size_t len);
 /* Release c's receive buffer if nothing unprocessed is left in it. */
 void conn_release_rbuf(struct conn *c);
+/* Mark the next n buffered input bytes as handled without relaying them (a packet handler that
+ * took them over: a PROXY header, an SSLRequest, the start of a direct TLS handshake). The
+ * handler then returns PKT_NEED_FULL and schedules another pass if bytes remain. */
+void conn_consume(struct conn *c, uint32_t n);
 
 #endif

@@ -82,13 +82,20 @@ struct scram_client {
 	size_t client_first_bare_len;
 	unsigned char server_signature[SCRAM_KEY_LEN]; /* expected in the server-final-message */
 	char server_error[64];                         /* sanitized "e=" value from the server */
+	unsigned char cbind[96]; /* SCRAM-SHA-256-PLUS: gs2 header + channel-binding data */
+	size_t cbind_len;        /* 0: no channel binding ("n,,") */
 };
 
 /* Start an exchange. user NULL or "": send "n=" as libpq does (PostgreSQL ignores it); otherwise
  * it is escaped as a saslname. client_nonce NULL: 18 random bytes in base64; otherwise
  * 1..SCRAM_OWN_NONCE_MAX printable characters other than ','. 0 ok, -1 on error. */
 int scram_client_init(struct scram_client *st, const char *user, const char *client_nonce);
-/* Write the client-first-message "n,,n=<user>,r=<nonce>" into out. Returns its length or -1. */
+/* Use SCRAM-SHA-256-PLUS with tls-server-end-point channel binding (data: the hash from
+ * tls_server_end_point(), at most 64 bytes). Call after scram_client_init, before
+ * scram_client_first. 0, or -1 if data is too long. */
+int scram_client_channel_binding(struct scram_client *st, const unsigned char *data, size_t len);
+/* Write the client-first-message "n,,n=<user>,r=<nonce>" (with channel binding:
+ * "p=tls-server-end-point,,n=...") into out. Returns its length or -1. */
 int scram_client_first(struct scram_client *st, char *out, size_t outlen);
 /* Consume the server-first-message and write the client-final-message into out.
  * With password non-NULL, the keys come from it. SASLprep: pure-ASCII passwords are used as-is,

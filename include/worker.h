@@ -17,6 +17,7 @@
 struct runtime;
 struct client;
 struct admin_state;
+struct access_state;
 
 #define MAX_LISTENERS 16
 
@@ -97,9 +98,10 @@ struct worker {
 	int n_cancels;                            /* cancel requests being forwarded */
 	uint32_t next_client_id, next_server_id;
 	struct worker_stats stats;
-	struct gov_state gov;      /* tenants, classes, rate-delay timer */
-	struct ps_registry ps_reg; /* protocol-level prepared statements by body (pscache.h) */
-	struct admin_state *admin; /* console, admin socket, HTTP, runtime overrides */
+	struct gov_state gov;        /* tenants, classes, rate-delay timer */
+	struct ps_registry ps_reg;   /* protocol-level prepared statements by body (pscache.h) */
+	struct admin_state *admin;   /* console, admin socket, HTTP, runtime overrides */
+	struct access_state *access; /* TLS contexts, HBA rules, auth_query (access.h) */
 };
 
 /* Shutdown modes started from the admin console/socket (same as the signals, plus waiting for

@@ -13,7 +13,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "access.h"
 #include "admin.h"
+#include "audit.h"
+#include "authquery.h"
 #include "drain.h"
 #include "failover.h"
 #include "log.h"
@@ -21,6 +24,8 @@
 #include "scram.h"
 #include "listen.h"
 #include "server.h"
+#include "slowlog.h"
+#include "tls.h"
 #include "txnpool.h"
 #include "worker.h"
 
@@ -39,6 +44,9 @@ struct client_login {
 	struct scram_secret scram_secret;
 	char err[160];
 	const char *err_state;
+	int method;     /* auth method chosen by access_login() (auth_type or the HBA rule) */
+	int aq_pending; /* an auth_query lookup is running for this client */
+	char aq_secret[CFG_SECRET_MAX];
 };
 
 static const struct conn_ops client_ops;
@@ -48,6 +56,8 @@ static void login_free(struct client *cl)
 	struct client_login *lg = cl->login;
 	if (!lg)
 		return;
+	if (lg->aq_pending)
+		authquery_cancel(cl);
 	for (int i = 0; i < N_TRACK_VARS; i++)
 		free(lg->startup_vars[i]);
 	OPENSSL_cleanse(lg, sizeof(*lg));
@@ -125,6 +135,8 @@ void client_fatal(struct client *cl, const char *sqlstate, const char *msg)
 		return;
 	if (cl->c.w->cfg->log_pooler_errors)
 		clog(cl, LOG_LVL_WARNING, "pooler error: %s", msg);
+	if (cl->login && cl->state != CL_ACTIVE)
+		audit_login(cl, cl->login->user, cl->login->dbname, 0, sqlstate, msg);
 	client_send_error(cl, "FATAL", sqlstate, msg, NULL);
 	client_close(cl, msg);
 }
@@ -180,6 +192,7 @@ void client_close(struct client *cl, const char *reason)
 	w->n_clients--;
 	login_free(cl);
 	txn_client_free(cl);
+	slowlog_free(cl);
 	for (int i = 0; i < N_TRACK_VARS; i++) {
 		free(cl->vars[i]);
 		cl->vars[i] = NULL;
@@ -257,6 +270,7 @@ void client_welcome(struct client *cl)
 		if (cl->login && cl->login->startup_vars[i])
 			client_set_var(cl, i, cl->login->startup_vars[i]);
 	login_free(cl);
+	audit_login(cl, pool->user->name, pool->db->entry.name, 1, NULL, NULL);
 	pkt_auth(&b, AUTH_OK, NULL, 0);
 	for (int k = 0; k < pool->welcome.n; k++) {
 		int i = track_var_index(pool->welcome.name[k]);
@@ -328,7 +342,10 @@ static void start_scram(struct client *cl)
 	send_auth_request(cl, AUTH_SASL, mech, sizeof(mech));
 }
 
-/* Pick and start the authentication exchange for the configured auth_type. */
+static void run_auth(struct client *cl);
+
+/* Pick and start the authentication exchange: auth_type, or the method of the matching HBA
+ * rule; a user missing from auth_file is looked up with auth_query when that is configured. */
 static void begin_auth(struct client *cl)
 {
 	struct worker *w = cl->c.w;
@@ -338,8 +355,47 @@ static void begin_auth(struct client *cl)
 	if (!lg->secret && cl->pool->db->entry.password[0] && cl->pool->db->entry.user[0] &&
 	    !strcmp(cl->pool->db->entry.user, lg->user))
 		lg->secret = cl->pool->db->entry.password;
-	switch (cfg->auth_type) {
+	lg->method = cfg->auth_type;
+	if (access_login(cl, lg->dbname, lg->user, &lg->method) < 0)
+		return;
+	int needs_secret = lg->method == AUTH_TYPE_PLAIN || lg->method == AUTH_TYPE_MD5 ||
+	                   lg->method == AUTH_TYPE_SCRAM;
+	if (!lg->secret && needs_secret && *authquery_user(cl)) {
+		int r = authquery_lookup(cl, lg->aq_secret, sizeof(lg->aq_secret));
+		if (r < 0)
+			return;
+		if (r > 0) {
+			lg->aq_pending = 1; /* client_auth_resume() continues */
+			return;
+		}
+		lg->secret = lg->aq_secret[0] ? lg->aq_secret : NULL;
+	}
+	run_auth(cl);
+}
+
+void client_auth_resume(struct client *cl, const char *secret)
+{
+	struct client_login *lg = cl->login;
+	if (cl->c.closed || !lg)
+		return;
+	lg->aq_pending = 0;
+	snprintf(lg->aq_secret, sizeof(lg->aq_secret), "%s", secret);
+	lg->secret = lg->aq_secret[0] ? lg->aq_secret : NULL;
+	run_auth(cl);
+}
+
+const char *client_login_user(const struct client *cl)
+{
+	return cl->login ? cl->login->user : cl->pool ? cl->pool->user->name : "";
+}
+
+static void run_auth(struct client *cl)
+{
+	const struct sluice_config *cfg = cl->c.w->cfg;
+	struct client_login *lg = cl->login;
+	switch (lg->method) {
 	case AUTH_TYPE_ANY:
+	case AUTH_TYPE_CERT: /* the certificate was checked by access_login() */
 		login_done(cl);
 		return;
 	case AUTH_TYPE_TRUST:
@@ -491,6 +547,9 @@ static enum pkt_action handle_startup(struct client *cl, const uint8_t *p, uint3
                                       uint32_t avail)
 {
 	struct worker *w = cl->c.w;
+	enum pkt_action act;
+	if (access_pre_startup(cl, p, total, avail, &act)) /* PROXY header, TLS */
+		return act;
 	if (total < 8 || total > STARTUP_MAX_LEN) {
 		client_fatal(cl, "08P01", "invalid startup packet length");
 		return PKT_GONE;
@@ -503,7 +562,7 @@ static enum pkt_action handle_startup(struct client *cl, const uint8_t *p, uint3
 			client_fatal(cl, "08P01", "invalid SSL negotiation packet");
 			return PKT_GONE;
 		}
-		conn_queue(&cl->c, "N", 1); /* TLS is not offered (yet): continue in plain text */
+		conn_queue(&cl->c, "N", 1); /* no TLS here (access_pre_startup said): plain text */
 		return cl->c.closed ? PKT_GONE : PKT_HANDLED;
 	}
 	if (code == PROTO_CANCEL) {
@@ -543,13 +602,15 @@ static enum pkt_action handle_startup(struct client *cl, const uint8_t *p, uint3
 	if (!cl->login->dbname[0])
 		snprintf(cl->login->dbname, sizeof(cl->login->dbname), "%s", cl->login->user);
 	if (w->cfg->log_connections)
-		clog(cl, LOG_LVL_LOG, "login attempt: db=%s user=%s tls=no", cl->login->dbname,
-		     cl->login->user);
+		clog(cl, LOG_LVL_LOG, "login attempt: db=%s user=%s tls=%s", cl->login->dbname,
+		     cl->login->user, tls_version(&cl->c));
 	if (w->n_clients > w->cfg->max_client_conn) {
 		w->stats.clients_refused++;
 		client_fatal(cl, "53300", "no more connections allowed (max_client_conn)");
 		return PKT_GONE;
 	}
+	if (access_rate_check(cl) < 0)
+		return PKT_GONE;
 	if (w->shutdown && w->shutdown != SHUTDOWN_DRAIN) {
 		client_fatal(cl, "57P01", "sluice is shutting down");
 		return PKT_GONE;
@@ -713,6 +774,8 @@ static enum pkt_action client_packet(struct conn *c, uint8_t type, const uint8_t
 		srv->unsynced = 0;
 	else if (type && strchr("PBDECH", type))
 		srv->unsynced = 1;
+	if (slowlog_enabled(w->cfg))
+		slowlog_client_msg(cl, type, p, avail < total ? avail : total);
 	return PKT_FORWARD;
 }
 

@@ -39,13 +39,16 @@ struct key_def {
 
 static const char *const pool_mode_names[] = {"session", "transaction", "statement", NULL};
 static const char *const pin_policy_names[] = {"pin", "error", NULL};
-static const char *const auth_type_names[] = {"trust", "any",           "plain",
-                                              "md5",   "scram-sha-256", NULL};
-static const char *const auth_type_unsupported[] = {"hba", "cert", "peer", "pam", "ldap", NULL};
+static const char *const auth_type_names[] = {"trust",         "any",  "plain", "md5",
+                                              "scram-sha-256", "cert", "hba",   NULL};
+static const char *const auth_type_unsupported[] = {"peer", "pam", "ldap", NULL};
+static const char *const tls_mode_names[] = {"disable",   "allow",       "prefer", "require",
+                                             "verify-ca", "verify-full", NULL};
 
 #define OFF(f)    offsetof(struct sluice_config, f)
 #define G_LISTEN  "Listening"
 #define G_AUTH    "Authentication and access"
+#define G_TLS     "TLS"
 #define G_POOL    "Pool sizing"
 #define G_SERVER  "Server connections"
 #define G_TIMEOUT "Client timeouts"
@@ -82,8 +85,9 @@ static const struct key_def keys[] = {
      auth_type_unsupported,
      "How clients prove who they are: `trust` (no password; if auth_file lists users, the "
      "user must be one of them), `any` "
-     "(no password, any user name), `plain`, `md5` or `scram-sha-256`. `hba`, `cert`, `peer`, "
-     "`pam` and `ldap` are not supported yet."},
+     "(no password, any user name), `plain`, `md5`, `scram-sha-256`, `cert` (TLS client "
+     "certificate whose CN is the user name) or `hba` (the method comes from auth_hba_file). "
+     "`peer`, `pam` and `ldap` are not supported."},
     {"auth_file", KT_PATH, OFF(auth_file), "", 0, 0, 1, G_AUTH, NULL, NULL,
      "File of user names and secrets (userlist.txt format, see below). A relative path is "
      "resolved against the directory of the config file that sets it."},
@@ -97,6 +101,69 @@ static const struct key_def keys[] = {
      "Permission bits of admin_socket (octal)."},
     {"stats_users", KT_STRING, OFF(stats_users), "", 0, 0, 1, G_AUTH, NULL, NULL,
      "Comma-separated users allowed the read-only SHOW commands on the admin console."},
+    {"auth_hba_file", KT_PATH, OFF(auth_hba_file), "", 0, 0, 1, G_AUTH, NULL, NULL,
+     "pg_hba.conf-style rules for auth_type = hba (local/host/hostssl/hostnossl; methods trust, "
+     "reject, md5, scram-sha-256, password, cert); first matching line wins, no match refuses."},
+    {"auth_user", KT_STRING, OFF(auth_user), "", 0, 0, 1, G_AUTH, NULL, NULL,
+     "User that runs auth_query for users missing from auth_file (its secret must be in "
+     "auth_file). Empty: no auth_query."},
+    {"auth_query", KT_STRING, OFF(auth_query),
+     "SELECT usename, passwd FROM pg_shadow WHERE usename=$1", 0, 0, 1, G_AUTH, NULL, NULL,
+     "Query that returns (name, secret) of the user given as $1; run asynchronously."},
+    {"auth_dbname", KT_STRING, OFF(auth_dbname), "", 0, 0, 1, G_AUTH, NULL, NULL,
+     "Database auth_query runs in. Empty: the database the client asked for."},
+    {"auth_cache_ttl", KT_DURATION, OFF(auth_cache_ttl), "10", 0, DUR_MAX, 1, G_AUTH, NULL, NULL,
+     "How long an auth_query answer (found or not) is reused; 0: ask every time."},
+    {"tenant_isolation", KT_BOOL, OFF(tenant_isolation), "0", 0, 0, 1, G_AUTH, NULL, NULL,
+     "A user matched by a tenant's `users =` patterns may only reach that tenant's databases "
+     "(refused with 28000)."},
+    {"client_conn_rate", KT_INT, OFF(client_conn_rate), "0", 0, INT_MAX, 1, G_AUTH, NULL, NULL,
+     "New connections per second accepted from one source address (refused with 53300); 0: "
+     "no limit."},
+    {"proxy_protocol", KT_BOOL, OFF(proxy_protocol), "0", 0, 0, 1, G_AUTH, NULL, NULL,
+     "TCP clients start with a PROXY protocol v1 or v2 header giving the real client address."},
+    {"proxy_protocol_trusted", KT_STRING, OFF(proxy_protocol_trusted), "", 0, 0, 1, G_AUTH, NULL,
+     NULL,
+     "Comma-separated CIDR networks allowed to send PROXY headers; others are refused. Empty: "
+     "none (proxy_protocol then refuses every TCP client)."},
+
+    /* TLS */
+    {"client_tls_sslmode", KT_ENUM, OFF(client_tls_sslmode), "disable", 0, 0, 1, G_TLS,
+     tls_mode_names, NULL,
+     "TLS towards clients: `disable`, `allow`/`prefer` (TLS if the client asks), `require`, "
+     "`verify-ca`/`verify-full` (also a client certificate signed by client_tls_ca_file)."},
+    {"client_tls_key_file", KT_PATH, OFF(client_tls_key_file), "", 0, 0, 1, G_TLS, NULL, NULL,
+     "Private key for the client side. Reloading reads it again."},
+    {"client_tls_cert_file", KT_PATH, OFF(client_tls_cert_file), "", 0, 0, 1, G_TLS, NULL, NULL,
+     "Certificate (chain) for the client side. Reloading reads it again."},
+    {"client_tls_ca_file", KT_PATH, OFF(client_tls_ca_file), "", 0, 0, 1, G_TLS, NULL, NULL,
+     "CA certificates that client certificates are checked against."},
+    {"client_tls_protocols", KT_STRING, OFF(client_tls_protocols), "secure", 0, 0, 1, G_TLS, NULL,
+     NULL,
+     "Allowed versions: `tlsv1.0`..`tlsv1.3`, `all`, `secure` (TLS 1.2 and 1.3) or `legacy`."},
+    {"client_tls_ciphers", KT_STRING, OFF(client_tls_ciphers), "default", 0, 0, 1, G_TLS, NULL,
+     NULL,
+     "TLS 1.2 cipher list: `default` (OpenSSL's), `secure`/`fast`/`normal`, or an OpenSSL "
+     "cipher string."},
+    {"client_tls_ecdhcurve", KT_STRING, OFF(client_tls_ecdhcurve), "auto", 0, 0, 1, G_TLS, NULL,
+     NULL, "Elliptic-curve groups for key exchange; `auto`: OpenSSL's choice."},
+    {"client_tls_dheparams", KT_STRING, OFF(client_tls_dheparams), "auto", 0, 0, 1, G_TLS, NULL,
+     NULL, "DHE key exchange: `none`, `auto` (built-in groups) or `legacy` (same as auto)."},
+    {"server_tls_sslmode", KT_ENUM, OFF(server_tls_sslmode), "prefer", 0, 0, 1, G_TLS,
+     tls_mode_names, NULL,
+     "TLS towards servers: `disable`, `allow` (plain), `prefer` (TLS if the server offers it), "
+     "`require`, `verify-ca` (certificate checked against server_tls_ca_file), `verify-full` "
+     "(and the host name)."},
+    {"server_tls_ca_file", KT_PATH, OFF(server_tls_ca_file), "", 0, 0, 1, G_TLS, NULL, NULL,
+     "CA certificates for server certificates. Empty: the system's trust store."},
+    {"server_tls_key_file", KT_PATH, OFF(server_tls_key_file), "", 0, 0, 1, G_TLS, NULL, NULL,
+     "Private key for a client certificate presented to servers."},
+    {"server_tls_cert_file", KT_PATH, OFF(server_tls_cert_file), "", 0, 0, 1, G_TLS, NULL, NULL,
+     "Client certificate presented to servers."},
+    {"server_tls_protocols", KT_STRING, OFF(server_tls_protocols), "secure", 0, 0, 1, G_TLS, NULL,
+     NULL, "Allowed TLS versions towards servers (as client_tls_protocols)."},
+    {"server_tls_ciphers", KT_STRING, OFF(server_tls_ciphers), "default", 0, 0, 1, G_TLS, NULL,
+     NULL, "Cipher list towards servers (as client_tls_ciphers)."},
 
     /* Pool sizing */
     {"pool_mode", KT_ENUM, OFF(pool_mode), "session", 0, 0, 1, G_POOL, pool_mode_names, NULL,
@@ -223,6 +290,20 @@ static const struct key_def keys[] = {
      "Window of the averages in SHOW STATS, STATS_AVERAGES and TOTALS."},
     {"log_pooler_errors", KT_BOOL, OFF(log_pooler_errors), "1", 0, 0, 1, G_LOG, NULL, NULL,
      "Log the errors sluice sends to clients."},
+    {"audit_log", KT_PATH, OFF(audit_log), "", 0, 0, 1, G_LOG, NULL, NULL,
+     "Append one JSON line per login (accepted or refused: user, database, tenant, class, "
+     "address, TLS version, reason) to this file (mode 0600); reopened on reload. Empty: off."},
+    {"log_min_duration_transaction", KT_DURATION, OFF(log_min_duration_transaction), "0", 0,
+     DUR_MAX, 1, G_LOG, NULL, NULL,
+     "Log transactions that take longer (queue wait + server time, tenant, class, text); 0: off."},
+    {"log_min_duration_statement", KT_DURATION, OFF(log_min_duration_statement), "0", 0, DUR_MAX, 1,
+     G_LOG, NULL, NULL, "Log statements that take longer than this; 0: off."},
+    {"log_statement_max_length", KT_INT, OFF(log_statement_max_length), "1024", 16, 8192, 1, G_LOG,
+     NULL, NULL, "Statement text in slow-query lines is cut to this many bytes."},
+    {"log_parameters", KT_BOOL, OFF(log_parameters), "0", 0, 0, 1, G_LOG, NULL, NULL,
+     "Keep literals in slow-query text; 0 replaces them by `?` (bind values are never logged)."},
+    {"log_sample_rate", KT_INT, OFF(log_sample_rate), "10", 0, INT_MAX, 1, G_LOG, NULL, NULL,
+     "At most this many slow-query lines per second per client; 0: no cap."},
 };
 
 #define N_KEYS ((int)(sizeof(keys) / sizeof(keys[0])))
@@ -235,10 +316,6 @@ static const char *const pgbouncer_only_keys[] = {"user",
                                                   "log_stats",
                                                   "autodb_idle_timeout",
                                                   "resolv_conf",
-                                                  "auth_query",
-                                                  "auth_user",
-                                                  "auth_dbname",
-                                                  "auth_hba_file",
                                                   "auth_ident_file",
                                                   "unix_socket_group",
                                                   "peer_id",
@@ -391,7 +468,7 @@ const char *pool_mode_name(int mode)
 
 const char *auth_type_name(int type)
 {
-	if (type < 0 || type > AUTH_TYPE_SCRAM)
+	if (type < 0 || type > AUTH_TYPE_HBA)
 		return "unknown";
 	return auth_type_names[type];
 }
@@ -742,8 +819,8 @@ static const char doc_sections[] =
     "| `dbname` | Database name on the server (default: the name the client asked for). |\n"
     "| `user` | Connect to the server as this user, whatever the client's user. |\n"
     "| `password` | Password for `user`. |\n"
-    "| `auth_user` | Accepted for PgBouncer compatibility; it goes with `auth_query`, which "
-    "sluice does not support yet. |\n"
+    "| `auth_user` | User that runs `auth_query` for this database (overrides the main "
+    "`auth_user`). |\n"
     "| `pool_size` | Pool size for this database (default: `default_pool_size`). |\n"
     "| `min_pool_size` | Overrides `min_pool_size`. |\n"
     "| `reserve_pool` | Overrides `reserve_pool_size` (`reserve_pool_size` is accepted too). |\n"

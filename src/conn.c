@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "tls.h"
 #include "worker.h"
 
 static void conn_read_cb(struct ev_loop *loop, ev_io *io, int revents);
@@ -48,11 +49,31 @@ static void conn_fail(struct conn *c, const char *reason)
 		c->ops->failed(c, reason);
 }
 
+/* The socket calls, or their TLS look-alikes when the connection has TLS (one branch). */
+static inline ssize_t conn_sys_send(struct conn *c, const void *p, size_t len)
+{
+	if (c->tls)
+		return tls_send(c, p, len);
+	return send(c->fd, p, len, MSG_NOSIGNAL);
+}
+
+static const char *conn_io_error(const struct conn *c)
+{
+	return c->tls ? tls_error(c) : strerror(errno);
+}
+
+void conn_consume(struct conn *c, uint32_t n)
+{
+	if (n > c->rlen - c->scan)
+		n = c->rlen - c->scan;
+	c->scan += n;
+	c->send_pos = c->scan;
+}
+
 int conn_flush(struct conn *c)
 {
 	while (wb_pending(&c->out)) {
-		ssize_t n =
-		    send(c->fd, c->out.data + c->out.off, wb_pending(&c->out), MSG_NOSIGNAL);
+		ssize_t n = conn_sys_send(c, c->out.data + c->out.off, wb_pending(&c->out));
 		if (n > 0) {
 			c->out.off += (uint32_t)n;
 			c->w->stats.bytes_out += (uint64_t)n;
@@ -65,7 +86,7 @@ int conn_flush(struct conn *c)
 				ev_io_start(c->w->loop, &c->wio);
 			return 0;
 		}
-		conn_fail(c, n < 0 ? strerror(errno) : "write failed");
+		conn_fail(c, n < 0 ? conn_io_error(c) : "write failed");
 		return -1;
 	}
 	/* Drained: give the memory back so an idle connection holds none. */
@@ -103,7 +124,7 @@ static int conn_send_to(struct conn *dst, const uint8_t *p, size_t len)
 		return -1;
 	if (!wb_pending(&dst->out)) {
 		while (len) {
-			ssize_t n = send(dst->fd, p, len, MSG_NOSIGNAL);
+			ssize_t n = conn_sys_send(dst, p, len);
 			if (n > 0) {
 				dst->w->stats.bytes_out += (uint64_t)n;
 				p += n;
@@ -114,7 +135,7 @@ static int conn_send_to(struct conn *dst, const uint8_t *p, size_t len)
 				continue;
 			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 				break;
-			conn_fail(dst, n < 0 ? strerror(errno) : "write failed");
+			conn_fail(dst, n < 0 ? conn_io_error(dst) : "write failed");
 			return -1;
 		}
 		if (!len)
@@ -171,12 +192,17 @@ void conn_update_read(struct conn *c)
 	int want = !c->closed && !(c->dst && wb_pending(&c->dst->out));
 	if (want && c->rbuf && c->rlen >= c->w->bufsize)
 		want = 0; /* full: wait for the owner to walk it */
+	if (c->tls && tls_read_for_write(c) && !c->closed)
+		want = 1; /* its own pending write needs the socket read (TLS renegotiation) */
 	if (c->dst && wb_pending(&c->dst->out) && !c->closed)
 		c->dst->blocked_src = c;
 	if (want && !ev_is_active(&c->rio))
 		ev_io_start(c->w->loop, &c->rio);
 	else if (!want && ev_is_active(&c->rio))
 		ev_io_stop(c->w->loop, &c->rio);
+	/* Bytes OpenSSL already decrypted will not make the socket readable again. */
+	if (want && c->tls && tls_pending(c))
+		ev_feed_event(c->w->loop, &c->rio, EV_READ);
 }
 
 void conn_process(struct conn *c)
@@ -314,6 +340,8 @@ static void conn_read_cb(struct ev_loop *loop, ev_io *io, int revents)
 	(void)revents;
 	if (c->closed)
 		return;
+	if (c->tls && tls_intercept(c, EV_READ))
+		return;
 	if (!c->rbuf) {
 		c->rbuf = slab_get(&w->bufs);
 		if (!c->rbuf) {
@@ -327,7 +355,8 @@ static void conn_read_cb(struct ev_loop *loop, ev_io *io, int revents)
 		conn_update_read(c);
 		return;
 	}
-	ssize_t n = recv(c->fd, c->rbuf + c->rlen, w->bufsize - c->rlen, 0);
+	ssize_t n = c->tls ? tls_recv(c, c->rbuf + c->rlen, w->bufsize - c->rlen)
+	                   : recv(c->fd, c->rbuf + c->rlen, w->bufsize - c->rlen, 0);
 	if (n > 0) {
 		c->rlen += (uint32_t)n;
 		w->stats.bytes_in += (uint64_t)n;
@@ -339,7 +368,7 @@ static void conn_read_cb(struct ev_loop *loop, ev_io *io, int revents)
 		return;
 	}
 	conn_release_rbuf(c);
-	conn_fail(c, n == 0 ? "unexpected eof" : strerror(errno));
+	conn_fail(c, n == 0 ? "unexpected eof" : conn_io_error(c));
 }
 
 void conn_try_read(struct conn *c)
@@ -354,6 +383,8 @@ static void conn_write_cb(struct ev_loop *loop, ev_io *io, int revents)
 	(void)revents;
 	if (c->closed)
 		return;
+	if (c->tls && tls_intercept(c, EV_WRITE))
+		return;
 	conn_flush(c);
 }
 
@@ -364,6 +395,8 @@ void conn_close(struct conn *c)
 	c->closed = 1;
 	ev_io_stop(c->w->loop, &c->rio);
 	ev_io_stop(c->w->loop, &c->wio);
+	if (c->tls)
+		tls_conn_free(c);
 	if (c->fd >= 0) {
 		close(c->fd);
 		c->fd = -1;

@@ -770,6 +770,19 @@ int scram_client_init(struct scram_client *st, const char *user, const char *cli
 	return 0;
 }
 
+#define CBIND_GS2 "p=tls-server-end-point,,"
+
+int scram_client_channel_binding(struct scram_client *st, const unsigned char *data, size_t len)
+{
+	size_t h = sizeof(CBIND_GS2) - 1;
+	if (!st || st->state != ST_INIT || !len || len > sizeof(st->cbind) - h)
+		return -1;
+	memcpy(st->cbind, CBIND_GS2, h);
+	memcpy(st->cbind + h, data, len);
+	st->cbind_len = h + len;
+	return 0;
+}
+
 int scram_client_first(struct scram_client *st, char *out, size_t outlen)
 {
 	struct sbuf sb;
@@ -778,7 +791,7 @@ int scram_client_first(struct scram_client *st, char *out, size_t outlen)
 	if (!st || st->state != ST_INIT)
 		return -1;
 	sb_init(&sb, out, outlen);
-	sb_str(&sb, "n,,");
+	sb_str(&sb, st->cbind_len ? CBIND_GS2 : "n,,");
 	sb_put(&sb, st->client_first_bare, st->client_first_bare_len);
 	r = sb_finish(&sb);
 	if (r >= 0)
@@ -870,10 +883,14 @@ int scram_client_final(struct scram_client *st, const char *server_first, size_t
 		goto out;
 	}
 
-	/* client-final-message-without-proof: c=biws (base64 of "n,,"), r=<nonce> */
+	/* client-final-message-without-proof: c=biws (base64 of "n,,"), r=<nonce>; with channel
+	 * binding c= carries the gs2 header followed by the binding data */
 	sb_init(&sb, cfwop, sizeof(cfwop));
 	sb_str(&sb, "c=");
-	sb_b64(&sb, (const unsigned char *)"n,,", 3);
+	if (st->cbind_len)
+		sb_b64(&sb, st->cbind, st->cbind_len);
+	else
+		sb_b64(&sb, (const unsigned char *)"n,,", 3);
 	sb_str(&sb, ",r=");
 	sb_put(&sb, nonce, nonce_len);
 	cfwop_len = sb_finish(&sb);

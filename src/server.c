@@ -16,6 +16,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "access.h"
+#include "authquery.h"
 #include "client.h"
 #include "failover.h"
 #include "listen.h"
@@ -23,6 +25,8 @@
 #include "metrics.h"
 #include "md5auth.h"
 #include "scram.h"
+#include "slowlog.h"
+#include "tls.h"
 #include "txnpool.h"
 #include "worker.h"
 
@@ -156,7 +160,8 @@ static const char *server_secret(struct server *srv)
 	const struct db_entry *e = &srv->pool->db->entry;
 	if (e->password[0])
 		return e->password;
-	return config_find_secret(srv->c.w->cfg, srv->pool->server_user);
+	const char *s = config_find_secret(srv->c.w->cfg, srv->pool->server_user);
+	return s ? s : authquery_cached_secret(srv->c.w, srv->pool->server_user);
 }
 
 /* transient: the server could not be reached or is (re)starting — worth holding transactions
@@ -209,11 +214,14 @@ static int handle_auth(struct server *srv, const uint8_t *body, uint32_t len)
 		break;
 	}
 	case AUTH_SASL: {
-		int found = 0;
+		int found = 0, plus = 0;
 		const char *mech;
-		while ((mech = rd_cstr(&r)) && *mech)
+		while ((mech = rd_cstr(&r)) && *mech) {
 			if (!strcmp(mech, "SCRAM-SHA-256"))
 				found = 1;
+			else if (!strcmp(mech, "SCRAM-SHA-256-PLUS") && srv->c.tls)
+				plus = found = 1;
+		}
 		if (!found || !secret || md5_is_secret(secret)) {
 			login_failed(srv, found ? "server asks for SCRAM and no usable password is "
 			                          "configured for this user"
@@ -228,12 +236,20 @@ static int handle_auth(struct server *srv, const uint8_t *body, uint32_t len)
 		srv->scram = calloc(1, sizeof(*srv->scram));
 		char out[SCRAM_MAX_MSG + 1];
 		int n;
+		/* Over TLS, bind the exchange to the server's certificate when it offers that. */
+		unsigned char cb[64];
+		int cblen = plus ? tls_server_end_point(&srv->c, cb, sizeof(cb)) : -1;
 		if (!srv->scram || scram_client_init(srv->scram, NULL, NULL) < 0 ||
+		    (cblen > 0 &&
+		     scram_client_channel_binding(srv->scram, cb, (size_t)cblen) < 0) ||
 		    (n = scram_client_first(srv->scram, out, sizeof(out))) < 0) {
 			login_failed(srv, "SCRAM initialisation failed");
 			return -1;
 		}
-		pkt_sasl_initial(&b, "SCRAM-SHA-256", out, (size_t)n);
+		pkt_sasl_initial(&b, cblen > 0 ? "SCRAM-SHA-256-PLUS" : "SCRAM-SHA-256", out,
+		                 (size_t)n);
+		if (cblen > 0)
+			slog(srv, LOG_LVL_DEBUG, "SCRAM-SHA-256-PLUS (tls-server-end-point)");
 		break;
 	}
 	case AUTH_SASL_CONTINUE: {
@@ -568,6 +584,7 @@ static void server_post(struct conn *c)
 	struct client *cl = srv->client;
 	if (!cl || srv->expected_rfq > 0 || srv->unsynced || srv->c.closed)
 		return;
+	slowlog_ready(cl, srv);
 	struct pool *pool = srv->pool;
 	if (pool->pool_mode == POOL_STATEMENT && srv->txn_status != 'I') {
 		client_fatal(cl, "25000",
@@ -609,6 +626,25 @@ static const struct conn_ops server_ops = {
     .failed = server_failed,
 };
 
+static void send_startup(struct server *srv);
+
+/* server_tls_sslmode decides what the SSLRequest's answer means. */
+static void server_tls_done(struct conn *c, int ok, const char *err)
+{
+	struct server *srv = (struct server *)c;
+	char msg[300];
+	if (ok < 0) {
+		snprintf(msg, sizeof(msg), "TLS connection to server failed: %s", err);
+		login_failed(srv, msg);
+		return;
+	}
+	if (ok == 0 && c->w->cfg->server_tls_sslmode >= TLS_MODE_REQUIRE) {
+		login_failed(srv, "server does not support TLS and server_tls_sslmode requires it");
+		return;
+	}
+	send_startup(srv);
+}
+
 /* The non-blocking connect finished (or failed): send the StartupMessage. */
 static void connect_done_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
@@ -628,6 +664,19 @@ static void connect_done_cb(struct ev_loop *loop, ev_io *io, int revents)
 		return;
 	}
 	srv->connecting = 0;
+	const struct db_entry *e = &srv->pool->db->entry;
+	SSL_CTX *tctx = srv->c.w->access->tls.server_side;
+	if (tctx && e->host[0] && e->host[0] != '/') { /* never over Unix sockets */
+		int full = srv->c.w->cfg->server_tls_sslmode == TLS_MODE_VERIFY_FULL;
+		if (tls_connect_start(&srv->c, tctx, e->host, full, server_tls_done) < 0)
+			login_failed(srv, "could not start TLS towards the server");
+		return;
+	}
+	send_startup(srv);
+}
+
+static void send_startup(struct server *srv)
+{
 	const struct db_entry *e = &srv->pool->db->entry;
 	struct wbuf b = {0};
 	size_t st = pkt_begin(&b, 0);

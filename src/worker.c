@@ -16,6 +16,7 @@
 
 #include <openssl/rand.h>
 
+#include "access.h"
 #include "admin.h"
 #include "client.h"
 #include "drain.h"
@@ -316,6 +317,7 @@ static void inbox_cb(struct ev_loop *loop, ev_async *a, int revents)
 			ovr_sync(w); /* runtime SETs layered over the new snapshot */
 			pool_apply_config(w);
 			gov_apply_config(w); /* before anything reads a tenant's conf again */
+			access_apply(w, 0);  /* new certificates and keys for new connections */
 			admin_reloaded(w, m->gen, NULL);
 			break;
 		case WMSG_RELOAD_FAILED:
@@ -405,7 +407,7 @@ int worker_init(struct worker *w, struct runtime *rt, struct sluice_config *cfg)
 	w->cancel_mask = CANCEL_BUCKETS - 1;
 	RAND_bytes(w->scram_mock_key, sizeof(w->scram_mock_key));
 	pthread_mutex_init(&w->inbox_lock, NULL);
-	if (!w->cancel_tab)
+	if (!w->cancel_tab || access_apply(w, 1) < 0)
 		return -1;
 	w->handover_fd = -1;
 	int fds[MAX_LISTENERS];
@@ -490,6 +492,7 @@ void worker_join(struct worker *w)
 	admin_free(w);
 	pool_free_all(w);
 	ps_reg_free(&w->ps_reg);
+	access_free(w);
 	free(w->cancel_tab);
 	slab_destroy(&w->bufs);
 	config_free((struct sluice_config *)w->cfg);

@@ -106,6 +106,9 @@ def _chown_to_postgres(path):
     acct = _pg_account()
     if acct is None:
         return
+    if not os.path.isdir(path):
+        os.chown(path, acct.pw_uid, acct.pw_gid)
+        return
     for root, dirs, files in os.walk(path):
         os.chown(root, acct.pw_uid, acct.pw_gid)
         for f in files:
@@ -224,7 +227,9 @@ class PgServer:
          or a dict {user: method} with '*' as the default. The unix socket is always trust (superuser).
     """
 
-    def __init__(self, hba='scram-sha-256', settings=None, start=True):
+    def __init__(self, hba='scram-sha-256', settings=None, start=True, ssl=None):
+        """ssl: a TestCA; the server then runs with ssl = on and a certificate for 127.0.0.1 and
+        localhost signed by it (server.crt/server.key in the data directory)."""
         self.dir = _mkdtemp('sluice-pg-')
         self.datadir = os.path.join(self.dir, 'data')
         self.logfile = os.path.join(self.dir, 'postgres.log')
@@ -251,6 +256,13 @@ class PgServer:
             'log_min_messages': 'warning',
             'password_encryption': "'scram-sha-256'",
         }
+        if ssl is not None:
+            self.ssl_cert = os.path.join(self.datadir, 'server.crt')
+            self.ssl_key = os.path.join(self.datadir, 'server.key')
+            ssl.issue('localhost', self.ssl_cert, self.ssl_key, san='DNS:localhost,IP:127.0.0.1')
+            for f in (self.ssl_cert, self.ssl_key):
+                _chown_to_postgres(f)
+            conf.update({'ssl': 'on', 'ssl_cert_file': "'server.crt'", 'ssl_key_file': "'server.key'"})
         conf.update(settings or {})
         with open(os.path.join(self.datadir, 'postgresql.conf'), 'a') as f:
             f.write('\n# sluice test settings\n')
@@ -413,6 +425,50 @@ def _tail(path, n):
 
 
 _shared_pg = None
+
+
+class TestCA:
+    """A throwaway certificate authority made with the openssl command line (EC P-256 keys, fast).
+
+    issue(cn, crt, key, san=None) writes a certificate signed by this CA and its key (mode 0600)."""
+
+    def __init__(self, name='sluice test CA'):
+        self.dir = _mkdtemp('sluice-ca-')
+        self.crt = os.path.join(self.dir, 'ca.crt')
+        self.key = os.path.join(self.dir, 'ca.key')
+        self._openssl('req', '-x509', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
+                      '-nodes', '-keyout', self.key, '-out', self.crt, '-days', '30', '-subj', '/CN=' + name,
+                      '-addext', 'basicConstraints=critical,CA:TRUE',
+                      '-addext', 'keyUsage=critical,keyCertSign,cRLSign')
+        _live_cas.append(self)
+
+    def _openssl(self, *args):
+        r = subprocess.run(['openssl'] + list(args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        if r.returncode != 0:
+            raise RuntimeError('openssl %s failed:\n%s' % (args[0], r.stdout.decode(errors='replace')))
+
+    def issue(self, cn, crt, key, san=None):
+        csr = crt + '.csr'
+        ext = crt + '.ext'
+        self._openssl('req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+                      '-keyout', key, '-out', csr, '-subj', '/CN=' + cn)
+        with open(ext, 'w') as f:
+            f.write('basicConstraints=CA:FALSE\n')
+            if san:
+                f.write('subjectAltName=%s\n' % san)
+        self._openssl('x509', '-req', '-in', csr, '-CA', self.crt, '-CAkey', self.key, '-CAcreateserial',
+                      '-out', crt, '-days', '30', '-extfile', ext)
+        os.chmod(key, 0o600)
+        os.unlink(csr)
+        os.unlink(ext)
+        return crt, key
+
+    def cleanup(self):
+        if not OPTS.keep:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+_live_cas = []
 
 
 def shared_pg():
@@ -1046,6 +1102,9 @@ def _cleanup_test_resources():
 
 def _cleanup_all():
     with _cleanup_lock:
+        for ca in list(_live_cas):
+            ca.cleanup()
+        _live_cas.clear()
         for p in list(_live_poolers):
             try:
                 if p.proc is not None and p.proc.poll() is None:

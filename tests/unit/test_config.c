@@ -607,12 +607,12 @@ Test(config, unknown_key_warnings)
 	                                   "ignored");
 	cr_expect_str_eq(w.msg[1], CFG_DIR "/unknown_keys.ini:3: log_stats: not supported by "
 	                                   "sluice yet, ignored");
-	cr_expect_str_eq(w.msg[2], CFG_DIR "/unknown_keys.ini:4: server_tls_sslmode: not "
+	cr_expect_str_eq(w.msg[2], CFG_DIR "/unknown_keys.ini:4: server_tls13_ciphers: not "
 	                                   "supported by sluice yet, ignored");
 	cr_expect_str_eq(w.msg[3], CFG_DIR "/unknown_keys.ini:5: tcp_keepidle: not supported by "
 	                                   "sluice yet, ignored");
-	cr_expect_str_eq(w.msg[4], CFG_DIR "/unknown_keys.ini:6: auth_query: not supported by "
-	                                   "sluice yet, ignored");
+	cr_expect_str_eq(w.msg[4], CFG_DIR "/unknown_keys.ini:6: auth_ident_file: not supported "
+	                                   "by sluice yet, ignored");
 	cr_expect_str_eq(w.msg[5], CFG_DIR "/unknown_keys.ini:7: admin_foo: not supported by "
 	                                   "sluice yet, ignored");
 	/* the default auth_type md5 without auth_file */
@@ -758,15 +758,19 @@ Test(config, main_section_errors, .init = tmp_setup, .fini = tmp_teardown)
 	expect_error("[sluice]\npool_mode = sometimes\n",
 	             "DIR/t.ini:2: pool_mode: invalid value \"sometimes\" (expected one of: "
 	             "session, transaction, statement)");
-	expect_error("[sluice]\nauth_type = hba\n",
-	             "DIR/t.ini:2: auth_type: \"hba\" is not supported yet (supported: trust, any, "
-	             "plain, md5, scram-sha-256)");
-	expect_error("[sluice]\nauth_type = cert\n",
-	             "DIR/t.ini:2: auth_type: \"cert\" is not supported yet (supported: trust, "
-	             "any, plain, md5, scram-sha-256)");
+	expect_error(
+	    "[sluice]\nauth_type = peer\n",
+	    "DIR/t.ini:2: auth_type: \"peer\" is not supported yet (supported: trust, any, "
+	    "plain, md5, scram-sha-256, cert, hba)");
+	expect_error("[sluice]\nauth_type = pam\n",
+	             "DIR/t.ini:2: auth_type: \"pam\" is not supported yet (supported: trust, "
+	             "any, plain, md5, scram-sha-256, cert, hba)");
 	expect_error("[sluice]\nauth_type = password\n",
 	             "DIR/t.ini:2: auth_type: invalid value \"password\" (expected one of: trust, "
-	             "any, plain, md5, scram-sha-256)");
+	             "any, plain, md5, scram-sha-256, cert, hba)");
+	expect_error("[sluice]\nclient_tls_sslmode = sometimes\n",
+	             "DIR/t.ini:2: client_tls_sslmode: invalid value \"sometimes\" (expected one "
+	             "of: disable, allow, prefer, require, verify-ca, verify-full)");
 	expect_error("[sluice]\nunix_socket_mode = 0999\n",
 	             "DIR/t.ini:2: unix_socket_mode: invalid file mode \"0999\" (use octal, e.g. "
 	             "0770)");
