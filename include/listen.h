@@ -27,6 +27,7 @@ struct notify_listener {
 	int ready;         /* logged in and LISTENed */
 	double deaf_since; /* loop time the connection was lost, 0 if never */
 	ev_timer retry;
+	ev_timer flush; /* runs while some client has notifications queued */
 };
 
 /* Register cl for channel (exact name; pending: not delivered until listen_activate); returns 0

@@ -32,6 +32,7 @@ struct lsub {
 };
 
 static void retry_cb(struct ev_loop *loop, ev_timer *t, int revents);
+static void flush_cb(struct ev_loop *loop, ev_timer *t, int revents);
 
 /* "LISTEN \"name\"" with the identifier quoted (double quotes doubled). */
 static int channel_sql(const char *verb, const char *name, char *out, size_t len)
@@ -81,6 +82,8 @@ static struct notify_listener *get_listener(struct pool *pool)
 	list_init(&l->chans);
 	ev_timer_init(&l->retry, retry_cb, 1, 0);
 	l->retry.data = l;
+	ev_timer_init(&l->flush, flush_cb, 0.02, 0.02);
+	l->flush.data = l;
 	pool->listener = l;
 	start_connect(l);
 	return l;
@@ -92,6 +95,8 @@ static void drop_listener(struct notify_listener *l)
 	struct worker *w = l->pool->w;
 	if (ev_is_active(&l->retry))
 		ev_timer_stop(w->loop, &l->retry);
+	if (ev_is_active(&l->flush))
+		ev_timer_stop(w->loop, &l->flush);
 	l->pool->listener = NULL;
 	if (l->srv) {
 		struct server *srv = l->srv;
@@ -352,7 +357,45 @@ static int deliver(struct client *cl, const uint8_t *p, uint32_t total)
 		return 1;
 	wb_put(&tc->notify_q, p, total);
 	tc->n_notify_q++;
+	/* Besides the client's own events (ReadyForQuery, socket drained), a short timer keeps
+	 * trying while anything is queued, so nothing waits for the next notification. */
+	struct notify_listener *l = cl->pool->listener;
+	if (l && !ev_is_active(&l->flush))
+		ev_timer_again(cl->c.w->loop, &l->flush);
 	return 0;
+}
+
+static void flush_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct notify_listener *l = t->data;
+	struct pool *pool = l->pool;
+	struct list *it, *n, *jt, *m;
+	int left;
+	(void)revents;
+restart:
+	left = 0;
+	list_for_each_safe(it, n, &l->chans)
+	{
+		struct lchan *ch = list_entry(it, struct lchan, node);
+		list_for_each_safe(jt, m, &ch->subs)
+		{
+			struct client *cl = list_entry(jt, struct lsub, chan_node)->cl;
+			if (!cl->txn->n_notify_q)
+				continue;
+			listen_flush(cl);
+			if (cl->c.closed) {
+				/* A failed send closed it, which may have freed channels or even
+				 * the listener (and this timer): look again from the top. */
+				if (pool->listener != l)
+					return;
+				goto restart;
+			}
+			if (cl->txn->n_notify_q)
+				left = 1;
+		}
+	}
+	if (!left)
+		ev_timer_stop(loop, t);
 }
 
 void listen_flush(struct client *cl)
