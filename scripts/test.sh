@@ -3,7 +3,7 @@
 #   1. installs the dependencies (scripts/deps.sh; fast when already there)
 #   2. builds build/ (normal) and build-asan/ (-DSLUICE_SANITIZE=ON: AddressSanitizer + UBSan)
 #   3. runs ctest (unit + integration tests) in both; the integration tests run sluice under ASan too
-#   4. runs every libFuzzer target briefly (tests/fuzz/run.sh; SLUICE_FUZZ_SECONDS, default 10)
+#   4. runs every libFuzzer target briefly (tests/fuzz/run.sh; SLUICE_FUZZ_SECONDS, default 60)
 #   5. checks the formatting of src/ include/ tests/ bench/ with clang-format
 # Prints ctest's summary lines and exits non-zero on any failure. Needs no stdin.
 set -uo pipefail
@@ -65,7 +65,7 @@ build_and_test build-asan -DSLUICE_SANITIZE=ON
 
 # A short run of every libFuzzer target from its seed corpus (the long campaign is
 # tests/fuzz/run-long.sh). SLUICE_FUZZ_SECONDS=0 skips it.
-FUZZ_SECS=${SLUICE_FUZZ_SECONDS:-10}
+FUZZ_SECS=${SLUICE_FUZZ_SECONDS:-60}
 if [ "$FUZZ_SECS" -gt 0 ]; then
 	echo "=== fuzz: ${FUZZ_SECS}s per target"
 	if tests/fuzz/run.sh "$FUZZ_SECS" </dev/null 2>&1 | tee "$LOGDIR/fuzz.log"; then

@@ -87,7 +87,7 @@ static void f_failed(struct conn *c, const char *reason)
 	c->closed = 1;
 }
 
-static const struct conn_ops ops = {f_packet, f_post, f_failed};
+static const struct conn_ops ops = {.packet = f_packet, .post = f_post, .failed = f_failed};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
