@@ -206,6 +206,11 @@ static SSL_CTX *build_client_side(const struct sluice_config *cfg, char *err, si
 	SSL_CTX_set_verify_depth(ctx, 10);
 	static const unsigned char sid[] = "sluice";
 	SSL_CTX_set_session_id_context(ctx, sid, sizeof(sid) - 1);
+	/* PostgreSQL clients do not resume TLS sessions (libpq never does): no server-side
+	 * session cache (up to 20k entries by default, memory that only grows) and no TLS 1.3
+	 * tickets (two encryptions and records per handshake for nothing). */
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_num_tickets(ctx, 0);
 	SSL_CTX_set_alpn_select_cb(ctx, alpn_select, NULL);
 	return ctx;
 fail:
