@@ -661,11 +661,8 @@ int tls_peer_cn(const struct conn *c, char *buf, size_t len)
 	return 0;
 }
 
-int tls_server_end_point(const struct conn *c, unsigned char *out, size_t outlen)
+static int end_point(X509 *cert, unsigned char *out, size_t outlen)
 {
-	if (!c->tls || c->tls->phase != TLS_ON)
-		return -1;
-	X509 *cert = SSL_get0_peer_certificate(c->tls->ssl);
 	int md_nid = NID_undef;
 	if (!cert || !OBJ_find_sigid_algs(X509_get_signature_nid(cert), &md_nid, NULL))
 		return -1;
@@ -679,4 +676,18 @@ int tls_server_end_point(const struct conn *c, unsigned char *out, size_t outlen
 		return -1;
 	}
 	return (int)n;
+}
+
+int tls_server_end_point(const struct conn *c, unsigned char *out, size_t outlen)
+{
+	if (!c->tls || c->tls->phase != TLS_ON)
+		return -1;
+	return end_point(SSL_get0_peer_certificate(c->tls->ssl), out, outlen);
+}
+
+int tls_own_end_point(const struct conn *c, unsigned char *out, size_t outlen)
+{
+	if (!c->tls || c->tls->phase != TLS_ON)
+		return -1;
+	return end_point(SSL_get_certificate(c->tls->ssl), out, outlen);
 }

@@ -75,6 +75,9 @@ def psql_verify_full_through_sluice():
         r = p.psql('SELECT 1', env=psql_env('verify-full', c1.crt))
         eq(r.returncode, 0, 'psql verify-full: ' + r.stderr)
         eq(r.stdout.strip(), '1')
+        # SCRAM-SHA-256-PLUS is offered over TLS: libpq can insist on channel binding.
+        r = p.psql('SELECT 1', env=psql_env('verify-full', c1.crt, PGCHANNELBINDING='require'))
+        eq(r.returncode, 0, 'psql channel_binding=require: ' + r.stderr)
         # psycopg2 too, and the connection really is encrypted on the client side.
         conn = p.connect(sslmode='verify-full', sslrootcert=c1.crt)
         eq(conn.info.ssl_in_use, True, 'ssl_in_use')
