@@ -1,4 +1,5 @@
-/* SCRAM-SHA-256 (RFC 5802 / RFC 7677) as PostgreSQL speaks it, without channel binding:
+/* SCRAM-SHA-256 (RFC 5802 / RFC 7677) as PostgreSQL speaks it, with optional tls-server-end-point
+ * channel binding (SCRAM-SHA-256-PLUS):
  * the server side lets sluice verify connecting clients, the client side logs sluice in to
  * PostgreSQL servers. Pure functions over fixed-size state structs: no I/O, no malloc, no globals.
  * Every message from the network is parsed strictly (length <= SCRAM_MAX_MSG, no NUL bytes,
@@ -55,15 +56,24 @@ struct scram_server {
 	size_t client_first_bare_len;
 	char server_first[SCRAM_MAX_MSG + 1];
 	size_t server_first_len;
+	unsigned char cbind[96]; /* PLUS offered: expected gs2 header + channel-binding data */
+	size_t cbind_len;        /* 0: SCRAM-SHA-256-PLUS not offered */
+	int plus;                /* the client chose channel binding ("p=") */
 };
 
 /* Start an exchange against secret (copied). server_nonce NULL: 18 random bytes in base64;
  * otherwise 1..SCRAM_OWN_NONCE_MAX printable characters other than ','. 0 ok, -1 on error. */
 int scram_server_init(struct scram_server *st, const struct scram_secret *secret,
                       const char *server_nonce);
+/* Offer SCRAM-SHA-256-PLUS: data is the tls-server-end-point hash of sluice's own certificate
+ * (at most 64 bytes). Call after scram_server_init. Then a client may bind ("p=..."), and a client
+ * that says "y" (it could bind but believes the server cannot) is refused as a downgrade.
+ * 0, or -1 on bad arguments. */
+int scram_server_channel_binding(struct scram_server *st, const unsigned char *data, size_t len);
 /* Consume the client-first-message (SASLInitialResponse data) and write the server-first-message
- * into out. Returns its length, or -1 with *err set. Channel binding ("p=") and authorization
- * identities ("a=") are refused; "y" is accepted since sluice does not offer SCRAM-SHA-256-PLUS.
+ * into out. Returns its length, or -1 with *err set. Channel binding ("p=tls-server-end-point")
+ * is accepted only after scram_server_channel_binding(), and "y" only without it; authorization
+ * identities ("a=") are refused.
  * The username attribute is checked for syntax and ignored, as PostgreSQL does. */
 int scram_server_first(struct scram_server *st, const char *msg, size_t len, char *out,
                        size_t outlen, const char **err);

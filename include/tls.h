@@ -92,5 +92,8 @@ int tls_peer_cn(const struct conn *c, char *buf, size_t len);
  * of its DER encoding with the certificate's signature hash (SHA-256 for MD5/SHA-1). Returns the
  * length, or -1 when unavailable. */
 int tls_server_end_point(const struct conn *c, unsigned char *out, size_t outlen);
+/* The same for sluice's own certificate on a client connection (SCRAM-SHA-256-PLUS offered to
+ * TLS clients). */
+int tls_own_end_point(const struct conn *c, unsigned char *out, size_t outlen);
 
 #endif

@@ -338,8 +338,13 @@ static void start_scram(struct client *cl)
 {
 	struct client_login *lg = cl->login;
 	static const char mech[] = "SCRAM-SHA-256\0"; /* list ends with an empty string */
+	/* Over TLS, channel binding to sluice's certificate is offered too (preferred first). */
+	static const char mech_plus[] = "SCRAM-SHA-256-PLUS\0SCRAM-SHA-256\0";
 	lg->auth = LA_SCRAM_FIRST;
-	send_auth_request(cl, AUTH_SASL, mech, sizeof(mech));
+	if (cl->c.tls)
+		send_auth_request(cl, AUTH_SASL, mech_plus, sizeof(mech_plus));
+	else
+		send_auth_request(cl, AUTH_SASL, mech, sizeof(mech));
 }
 
 static void run_auth(struct client *cl);
@@ -468,7 +473,9 @@ static void handle_password(struct client *cl, const uint8_t *body, uint32_t len
 		const char *mech = rd_cstr(&r);
 		uint32_t dlen = rd_u32(&r);
 		const uint8_t *data = (!r.err && dlen <= rd_left(&r)) ? rd_bytes(&r, dlen) : NULL;
-		if (!mech || strcmp(mech, "SCRAM-SHA-256") != 0 || !data) {
+		int plus = mech && cl->c.tls && !strcmp(mech, "SCRAM-SHA-256-PLUS");
+		if (!mech || (!plus && strcmp(mech, "SCRAM-SHA-256") != 0) || !data || !dlen ||
+		    plus != (data[0] == 'p')) {
 			client_fatal(cl, "08P01", "invalid SASL initial response");
 			return;
 		}
@@ -502,7 +509,11 @@ static void handle_password(struct client *cl, const uint8_t *body, uint32_t len
 		char out[SCRAM_MAX_MSG + 1];
 		const char *err = NULL;
 		int n;
+		unsigned char cb[64];
+		int cblen = cl->c.tls ? tls_own_end_point(&cl->c, cb, sizeof(cb)) : -1;
 		if (scram_server_init(&lg->scram, &lg->scram_secret, NULL) < 0 ||
+		    (cblen > 0 &&
+		     scram_server_channel_binding(&lg->scram, cb, (size_t)cblen) < 0) ||
 		    (n = scram_server_first(&lg->scram, (const char *)data, dlen, out, sizeof(out),
 		                            &err)) < 0) {
 			char msg[200];

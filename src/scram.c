@@ -29,6 +29,7 @@
 #define B64_LEN(n)         (4 * (((n) + 2) / 3))
 #define SERVER_FINAL_LEN   (2 + B64_LEN(SCRAM_KEY_LEN)) /* "v=" + base64 signature */
 #define RESERVED_ATTRS     "amnrcspive"                 /* letters that are never extensions */
+#define SRV_CBIND_GS2      "p=tls-server-end-point,,"   /* the one binding type offered */
 
 enum { ST_NONE = 0, ST_INIT, ST_FIRST_DONE, ST_FINAL_SENT, ST_DONE, ST_FAILED };
 
@@ -552,25 +553,36 @@ int scram_server_first(struct scram_server *st, const char *msg, size_t len, cha
 		*err = E_MSG_LEN;
 		goto fail;
 	}
-	/* gs2-header: ("n" / "y") "," [ "a=" authzid ] "," */
+	/* gs2-header: ("n" / "y" / "p=tls-server-end-point") "," [ "a=" authzid ] "," */
 	*err = E_MALFORMED;
+	size_t hdr = 3;
 	if (msg[0] == 'p') {
-		*err = "channel binding is not supported";
-		goto fail;
+		hdr = sizeof(SRV_CBIND_GS2) - 1;
+		if (!st->cbind_len || len < hdr || memcmp(msg, SRV_CBIND_GS2, hdr) != 0) {
+			*err = st->cbind_len ? "unsupported SCRAM channel binding type"
+			                     : "channel binding is not supported";
+			goto fail;
+		}
+		st->plus = 1;
+	} else {
+		if (len < 3 || (msg[0] != 'n' && msg[0] != 'y') || msg[1] != ',')
+			goto fail;
+		if (msg[2] == 'a') {
+			*err = "authorization identity is not supported";
+			goto fail;
+		}
+		if (msg[2] != ',')
+			goto fail;
+		if (msg[0] == 'y' && st->cbind_len) {
+			*err = "SCRAM channel binding negotiation error";
+			goto fail;
+		}
+		memcpy(st->gs2_header, msg, 3);
+		st->gs2_header[3] = '\0';
 	}
-	if (len < 3 || (msg[0] != 'n' && msg[0] != 'y') || msg[1] != ',')
-		goto fail;
-	if (msg[2] == 'a') {
-		*err = "authorization identity is not supported";
-		goto fail;
-	}
-	if (msg[2] != ',')
-		goto fail;
-	memcpy(st->gs2_header, msg, 3);
-	st->gs2_header[3] = '\0';
 
 	/* client-first-message-bare: [m=...,] n=<user>,r=<nonce>[,extensions] */
-	c.p = msg + 3;
+	c.p = msg + hdr;
 	c.end = msg + len;
 	r = next_attr(&c, &name, &val, &vlen);
 	if (r == 1 && name == 'm') {
@@ -595,9 +607,9 @@ int scram_server_first(struct scram_server *st, const char *msg, size_t len, cha
 	}
 	memcpy(st->nonce, cnonce, cnonce_len);
 	memcpy(st->nonce + cnonce_len, st->server_nonce, snonce_len + 1);
-	memcpy(st->client_first_bare, msg + 3, len - 3);
-	st->client_first_bare[len - 3] = '\0';
-	st->client_first_bare_len = len - 3;
+	memcpy(st->client_first_bare, msg + hdr, len - hdr);
+	st->client_first_bare[len - hdr] = '\0';
+	st->client_first_bare_len = len - hdr;
 
 	/* server-first-message: r=<nonce>,s=<salt>,i=<iterations> */
 	snprintf(iter, sizeof(iter), "%d", st->secret.iterations);
@@ -631,7 +643,7 @@ int scram_server_final(struct scram_server *st, const char *msg, size_t len, cha
                        size_t outlen, unsigned char client_key[SCRAM_KEY_LEN], const char **err)
 {
 	const char *dummy, *val, *proof_attr = NULL;
-	unsigned char cbind[16], proof[SCRAM_KEY_LEN + 3], sig[SCRAM_KEY_LEN], ck[SCRAM_KEY_LEN],
+	unsigned char cbind[128], proof[SCRAM_KEY_LEN + 3], sig[SCRAM_KEY_LEN], ck[SCRAM_KEY_LEN],
 	    hashed[SCRAM_KEY_LEN];
 	char auth[AUTH_MSG_MAX + 1];
 	size_t vlen;
@@ -662,7 +674,9 @@ int scram_server_final(struct scram_server *st, const char *msg, size_t len, cha
 	if (expect_attr(&c, 'c', &val, &vlen) != 0)
 		goto out;
 	r = b64_decode(val, vlen, cbind, sizeof(cbind));
-	if (r != 3 || memcmp(cbind, st->gs2_header, 3) != 0) {
+	if (st->plus ? (r < 0 || (size_t)r != st->cbind_len ||
+	                CRYPTO_memcmp(cbind, st->cbind, st->cbind_len) != 0)
+	             : (r != 3 || memcmp(cbind, st->gs2_header, 3) != 0)) {
 		*err = "SCRAM channel binding check failed";
 		goto out;
 	}
@@ -771,6 +785,17 @@ int scram_client_init(struct scram_client *st, const char *user, const char *cli
 }
 
 #define CBIND_GS2 "p=tls-server-end-point,,"
+
+int scram_server_channel_binding(struct scram_server *st, const unsigned char *data, size_t len)
+{
+	size_t h = sizeof(SRV_CBIND_GS2) - 1;
+	if (!st || st->state != ST_INIT || !len || len > sizeof(st->cbind) - h)
+		return -1;
+	memcpy(st->cbind, SRV_CBIND_GS2, h);
+	memcpy(st->cbind + h, data, len);
+	st->cbind_len = h + len;
+	return 0;
+}
 
 int scram_client_channel_binding(struct scram_client *st, const unsigned char *data, size_t len)
 {

@@ -206,6 +206,11 @@ static SSL_CTX *build_client_side(const struct sluice_config *cfg, char *err, si
 	SSL_CTX_set_verify_depth(ctx, 10);
 	static const unsigned char sid[] = "sluice";
 	SSL_CTX_set_session_id_context(ctx, sid, sizeof(sid) - 1);
+	/* PostgreSQL clients do not resume TLS sessions (libpq never does): no server-side
+	 * session cache (up to 20k entries by default, memory that only grows) and no TLS 1.3
+	 * tickets (two encryptions and records per handshake for nothing). */
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_num_tickets(ctx, 0);
 	SSL_CTX_set_alpn_select_cb(ctx, alpn_select, NULL);
 	return ctx;
 fail:
@@ -656,11 +661,8 @@ int tls_peer_cn(const struct conn *c, char *buf, size_t len)
 	return 0;
 }
 
-int tls_server_end_point(const struct conn *c, unsigned char *out, size_t outlen)
+static int end_point(X509 *cert, unsigned char *out, size_t outlen)
 {
-	if (!c->tls || c->tls->phase != TLS_ON)
-		return -1;
-	X509 *cert = SSL_get0_peer_certificate(c->tls->ssl);
 	int md_nid = NID_undef;
 	if (!cert || !OBJ_find_sigid_algs(X509_get_signature_nid(cert), &md_nid, NULL))
 		return -1;
@@ -674,4 +676,18 @@ int tls_server_end_point(const struct conn *c, unsigned char *out, size_t outlen
 		return -1;
 	}
 	return (int)n;
+}
+
+int tls_server_end_point(const struct conn *c, unsigned char *out, size_t outlen)
+{
+	if (!c->tls || c->tls->phase != TLS_ON)
+		return -1;
+	return end_point(SSL_get0_peer_certificate(c->tls->ssl), out, outlen);
+}
+
+int tls_own_end_point(const struct conn *c, unsigned char *out, size_t outlen)
+{
+	if (!c->tls || c->tls->phase != TLS_ON)
+		return -1;
+	return end_point(SSL_get_certificate(c->tls->ssl), out, outlen);
 }

@@ -1,6 +1,6 @@
 /* libFuzzer target: both SCRAM-SHA-256 exchanges fed hostile peer messages.
  * Input: a selector byte, then two messages separated by the first NUL byte.
- *   selector even: sluice as server (client-first, client-final)
+ *   selector even: sluice as server (client-first, client-final); PLUS offered when sel & 2
  *   selector odd:  sluice as client (server-first, server-final), with a password or, when
  *                  selector & 2, with a ClientKey + stored secret (pass-through mode)
  * The secret is derived once; nonces are fixed so the fuzzer can reach the proof checks. */
@@ -38,6 +38,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		unsigned char ck[SCRAM_KEY_LEN];
 		if (scram_server_init(&st, &secret, "3rfcNHYJY1ZVvWVs7j") < 0)
 			return 0;
+		if (sel & 2) { /* SCRAM-SHA-256-PLUS offered (TLS client) */
+			static const unsigned char cb[32] = {9, 8, 7};
+			scram_server_channel_binding(&st, cb, sizeof(cb));
+		}
 		if (scram_server_first(&st, m1, l1, out, sizeof(out), &err) < 0)
 			return 0;
 		scram_server_final(&st, m2, l2, out, sizeof(out), ck, &err);

@@ -75,6 +75,9 @@ def psql_verify_full_through_sluice():
         r = p.psql('SELECT 1', env=psql_env('verify-full', c1.crt))
         eq(r.returncode, 0, 'psql verify-full: ' + r.stderr)
         eq(r.stdout.strip(), '1')
+        # SCRAM-SHA-256-PLUS is offered over TLS: libpq can insist on channel binding.
+        r = p.psql('SELECT 1', env=psql_env('verify-full', c1.crt, PGCHANNELBINDING='require'))
+        eq(r.returncode, 0, 'psql channel_binding=require: ' + r.stderr)
         # psycopg2 too, and the connection really is encrypted on the client side.
         conn = p.connect(sslmode='verify-full', sslrootcert=c1.crt)
         eq(conn.info.ssl_in_use, True, 'ssl_in_use')
@@ -283,6 +286,45 @@ def login_timeout_covers_tls_handshake():
         c.send(b'\x16\x03\x01\x00\xff\x01')
         assert c.wait_closed(10), 'stalled direct TLS client not closed'
         assert p.alive()
+    finally:
+        p.cleanup()
+
+
+@test(sluice_only=True, timeout=180)
+def idle_tls_client_memory():
+    """OpenSSL's record buffers are released while a TLS connection is idle
+    (SSL_MODE_RELEASE_BUFFERS): many idle TLS clients cost little more than plain ones."""
+    p = tls_pooler(client_mode='prefer', pool_mode='transaction', max_client_conn=1000)
+    try:
+        n = 300
+        socks = []
+
+        def open_idle(tls):
+            c = tls_raw(p, direct=False) if tls else p.raw()
+            c.startup('app', 'appdb', 'apppw')
+            rows, err = c.query('SELECT 1')
+            eq(err, None)
+            socks.append(c)
+        for _ in range(20):  # warm-up: pools, slab, allocator
+            open_idle(True)
+        time.sleep(0.5)
+        base = p.rss_kb()
+        for _ in range(n):
+            open_idle(False)
+        time.sleep(0.5)
+        plain = p.rss_kb()
+        for _ in range(n):
+            open_idle(True)
+        time.sleep(0.5)
+        tls = p.rss_kb()
+        per_plain = (plain - base) * 1024 / n
+        per_tls = (tls - plain) * 1024 / n
+        print('    RESULT idle_clients n=%d plain_bytes_per_client=%.0f tls_bytes_per_client=%.0f'
+              % (n, per_plain, per_tls))
+        if not harness.binary_is_sanitized():
+            assert per_tls < 48 * 1024, 'idle TLS client costs %.0f bytes' % per_tls
+        for c in socks:
+            c.close()
     finally:
         p.cleanup()
 
