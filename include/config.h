@@ -188,6 +188,9 @@ void config_free(struct sluice_config *cfg);
 /* Exact [databases] entry by client-facing name, or NULL (the caller decides on the "*" fallback).
  */
 const struct db_entry *config_find_db(const struct sluice_config *cfg, const char *name);
+/* 1 if name is an item of a comma- or blank-separated list such as admin_users (NULL: empty);
+ * nocase compares without regard to case (parameter names), else exactly (role names). */
+int config_list_has(const char *list, const char *name, int nocase);
 /* [users] entry by name, or NULL. */
 const struct user_entry *config_find_user(const struct sluice_config *cfg, const char *name);
 /* auth_file secret for user, or NULL when the user is not listed. */

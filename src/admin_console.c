@@ -44,24 +44,6 @@ int admin_is_console_db(const char *dbname)
 	return !strcmp(dbname, "pgbouncer") || !strcmp(dbname, "sluice");
 }
 
-static int in_list(const char *list, const char *user)
-{
-	size_t n = strlen(user);
-	if (!list)
-		return 0;
-	for (const char *p = list; *p;) {
-		while (*p == ',' || isspace((unsigned char)*p))
-			p++;
-		const char *e = p;
-		while (*e && *e != ',' && !isspace((unsigned char)*e))
-			e++;
-		if ((size_t)(e - p) == n && !strncmp(p, user, n))
-			return 1;
-		p = e;
-	}
-	return 0;
-}
-
 static void console_welcome(struct welcome *wl)
 {
 	static const char *const kv[][2] = {
@@ -121,9 +103,10 @@ int admin_console_login(struct client *cl, const char *dbname, const char *user)
 {
 	struct worker *w = cl->c.w;
 	const struct sluice_config *cfg = w->cfg;
-	int is_admin = in_list(cfg->admin_users, user);
+	int is_admin = config_list_has(cfg->admin_users, user, 0);
 	/* As PgBouncer: with auth_type = any, anyone may look (stats) but not steer. */
-	if (!is_admin && !in_list(cfg->stats_users, user) && cfg->auth_type != AUTH_TYPE_ANY) {
+	if (!is_admin && !config_list_has(cfg->stats_users, user, 0) &&
+	    cfg->auth_type != AUTH_TYPE_ANY) {
 		client_fatal(cl, "28000",
 		             "not allowed to use the admin console (user is in neither admin_users "
 		             "nor stats_users)");

@@ -204,21 +204,7 @@ void client_close(struct client *cl, const char *reason)
 
 static int ignored_param(const struct sluice_config *cfg, const char *name)
 {
-	const char *list = cfg->ignore_startup_parameters;
-	size_t n = strlen(name);
-	if (!list)
-		return 0;
-	for (const char *p = list; *p;) {
-		while (*p == ',' || isspace((unsigned char)*p))
-			p++;
-		const char *e = p;
-		while (*e && *e != ',' && !isspace((unsigned char)*e))
-			e++;
-		if ((size_t)(e - p) == n && !strncasecmp(p, name, n))
-			return 1;
-		p = e;
-	}
-	return 0;
+	return config_list_has(cfg->ignore_startup_parameters, name, 1);
 }
 
 static int startup_param(void *arg, const char *name, const char *value)

@@ -4,6 +4,7 @@
 #include "config_int.h"
 #include "governor.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
@@ -648,6 +649,25 @@ const struct db_entry *config_find_db(const struct sluice_config *cfg, const cha
 	if (!cfg || !cfg->n_dbs)
 		return NULL;
 	return bsearch(name, cfg->dbs, (size_t)cfg->n_dbs, sizeof(*cfg->dbs), cmp_name_key);
+}
+
+int config_list_has(const char *list, const char *name, int nocase)
+{
+	size_t n = strlen(name);
+	if (!list)
+		return 0;
+	for (const char *p = list; *p;) {
+		while (*p == ',' || isspace((unsigned char)*p))
+			p++;
+		const char *e = p;
+		while (*e && *e != ',' && !isspace((unsigned char)*e))
+			e++;
+		if ((size_t)(e - p) == n &&
+		    !(nocase ? strncasecmp(p, name, n) : strncmp(p, name, n)))
+			return 1;
+		p = e;
+	}
+	return 0;
 }
 
 const struct user_entry *config_find_user(const struct sluice_config *cfg, const char *name)
