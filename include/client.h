@@ -25,7 +25,8 @@ struct client {
 	struct list ready_node; /* in the worker's ready list */
 	struct list pool_node;  /* in its pool's client list once logged in */
 	enum client_state state;
-	uint8_t discard; /* skipping the rest of a refused transaction start */
+	uint8_t discard;          /* skipping the rest of a refused transaction start */
+	uint8_t release_deferred; /* transaction over while a message to the server was half sent */
 	uint8_t is_unix;
 	uint8_t served;       /* has had a server linked at least once (drain: first transaction) */
 	uint8_t lost_txn;     /* its transaction died with its server (failover.c), 0 = no */

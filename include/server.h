@@ -55,6 +55,9 @@ void server_link(struct server *srv, struct client *cl);
 void server_internal_query(struct server *srv, enum internal_kind kind, const char *sql);
 /* 1 when srv can go back to the pool as it is: no transaction open, no reply owed. */
 int server_is_clean(const struct server *srv);
+/* A ReadyForQuery reached the client: release the server when the transaction (or statement)
+ * is over. Deferred while the client is half-way through a message to this server. */
+void server_boundary(struct server *srv);
 /* Address of a database entry's server (unix socket path, IP literal, or a resolved name). */
 int server_resolve(const struct db_entry *e, struct sockaddr_storage *ss, socklen_t *len, char *err,
                    size_t errlen);

@@ -793,9 +793,20 @@ static void client_drained(struct conn *c)
 	listen_flush((struct client *)c); /* notifications held while the socket was full */
 }
 
+/* The message a transaction's end was waiting for has streamed through (server_boundary). */
+static void client_post(struct conn *c)
+{
+	struct client *cl = (struct client *)c;
+	if (!cl->release_deferred)
+		return;
+	cl->release_deferred = 0;
+	if (cl->server)
+		server_boundary(cl->server);
+}
+
 static const struct conn_ops client_ops = {
     .packet = client_packet,
-    .post = NULL,
+    .post = client_post,
     .drained = client_drained,
     .failed = client_failed,
 };

@@ -581,9 +581,23 @@ static void server_post(struct conn *c)
 {
 	struct server *srv = (struct server *)c;
 	txn_server_post(srv);
+	server_boundary(srv);
+}
+
+void server_boundary(struct server *srv)
+{
+	struct conn *c = &srv->c;
 	struct client *cl = srv->client;
 	if (!cl || srv->expected_rfq > 0 || srv->unsynced || srv->c.closed)
 		return;
+	if (cl->c.pkt_remain && !cl->c.pkt_skip && cl->c.dst == c) {
+		/* The server answered (a COPY it rejected) while the client is still streaming a
+		 * message to it: the rest of that message belongs to this server, or its framing
+		 * breaks. The client's post hook comes back here once the message is through. */
+		cl->release_deferred = 1;
+		cl->c.post_pending = 1;
+		return;
+	}
 	slowlog_ready(cl, srv);
 	struct pool *pool = srv->pool;
 	if (pool->pool_mode == POOL_STATEMENT && srv->txn_status != 'I') {

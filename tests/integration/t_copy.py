@@ -226,5 +226,40 @@ def copy_server_error_mid_stream():
     conn.close()
 
 
+@test(timeout=300)
+def copy_error_while_a_message_is_half_sent():
+    """The server rejects the COPY while the client is half-way through a large CopyData
+    message: the rest of that message still goes to the same server (its framing stays
+    intact), the client's next query runs, and the single server connection serves others."""
+    pg = setup()
+    p = harness.Pooler(pg, pool_mode='transaction', default_pool_size=1)
+    c = p.raw()
+    c.startup('app', 'appdb', 'apppw')
+    c.send_msg(b'Q', b'COPY copy_rows FROM STDIN\0')
+    eq(c.read_msg()[0], b'G', 'CopyInResponse')
+    big = b'1\tx\n' * (1 << 18)  # 1 MiB of rows in one CopyData message
+    msg = harness.message(b'd', big)
+    # The bad row comes after 1 MiB of good ones, so the server is still busy with the first
+    # message while the start of the second one reaches it through sluice.
+    c.send(harness.message(b'd', big + b'not-a-number\tx\n') + msg[:200000])
+    t, payload = c.read_msg(timeout=30)
+    eq(t, b'E', 'error for the bad row')
+    eq(harness.parse_error_fields(payload).get('C'), '22P02', 'SQLSTATE of the bad row')
+    eq(c.read_msg(timeout=30)[0], b'Z', 'ReadyForQuery after the COPY error')
+    c.send(msg[200000:])  # the rest of the half-sent message
+    c.send_msg(b'c')  # CopyDone: the server ignores it now
+    c.send_msg(b'Q', b'SELECT 41 + 1\0')
+    seen = []
+    while True:
+        t, payload = c.read_msg(timeout=30)
+        seen.append(t)
+        if t == b'E':
+            raise AssertionError('query after the COPY error failed: %s' % harness.parse_error_fields(payload))
+        if t == b'Z':
+            break
+    eq(seen, [b'T', b'D', b'C', b'Z'], 'answer to the next query')
+    eq(p.query('SELECT 2'), [(2,)], 'another client on the single server connection')
+
+
 if __name__ == '__main__':
     harness.main()
