@@ -11,7 +11,7 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
 	if [ "$PG_ROLE" = primary ]; then
 		pwfile=$(mktemp)
 		printf '%s\n' "$POSTGRES_PASSWORD" >"$pwfile"
-		initdb -D "$PGDATA" -U postgres --pwfile="$pwfile" -A scram-sha-256 >/dev/null
+		initdb -D "$PGDATA" -U postgres --pwfile="$pwfile" --auth-local=peer --auth-host=scram-sha-256 >/dev/null
 		rm -f "$pwfile"
 		cat >>"$PGDATA/postgresql.conf" <<CONF
 listen_addresses = '*'
