@@ -8,6 +8,8 @@ PACKAGES=(
 	libev-dev libssl-dev libpq-dev libjemalloc-dev libcriterion-dev
 	postgresql-15 postgresql-client-15 pgbouncer python3-psycopg2
 	clang-format gnuplot-nox clang libclang-rt-14-dev openssl
+	# sd_notify for conf/sluice.service (Type=notify); sluice builds without it too
+	libsystemd-dev
 	# driver tests for transaction pooling (tests/integration/t_prepared.py)
 	python3-psycopg python3-asyncpg libpostgresql-jdbc-java default-jdk-headless nodejs
 	# promtool (package prometheus) parses /metrics in t_http.py; the test falls back to a strict

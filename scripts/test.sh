@@ -4,7 +4,10 @@
 #   2. builds build/ (normal) and build-asan/ (-DSLUICE_SANITIZE=ON: AddressSanitizer + UBSan)
 #   3. runs ctest (unit + integration tests) in both; the integration tests run sluice under ASan too
 #   4. runs every libFuzzer target briefly (tests/fuzz/run.sh; SLUICE_FUZZ_SECONDS, default 60)
-#   5. checks the formatting of src/ include/ tests/ bench/ with clang-format
+#   5. packaging (docker/ci-check.sh): builds the image from docker/Dockerfile on a base image made
+#      with docker/make-base-image.sh, queries PostgreSQL through it (read-only, no capabilities),
+#      checks compose, Kubernetes manifests, Prometheus config and the systemd unit
+#   6. checks the formatting of src/ include/ tests/ bench/ with clang-format
 # Prints ctest's summary lines and exits non-zero on any failure. Needs no stdin.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -73,6 +76,17 @@ if [ "$FUZZ_SECS" -gt 0 ]; then
 	else
 		fail "fuzz"
 	fi
+fi
+
+# Packaging proof (docs/deploy.md). SLUICE_DOCKER_CI=0 skips it; it skips the image steps itself,
+# with a "docker-ci: SKIP" line, only where the Docker engine cannot run.
+if [ "${SLUICE_DOCKER_CI:-1}" != 0 ]; then
+	echo "=== packaging: docker/ci-check.sh"
+	docker/ci-check.sh </dev/null 2>&1 | tee "$LOGDIR/docker-ci.log"
+	drc=${PIPESTATUS[0]}
+	while IFS= read -r l; do summary+=("$l"); done < <(
+		grep -E '^docker-ci: (base image|image|smoke|SKIP|FAILED|all checks)' "$LOGDIR/docker-ci.log")
+	[ "$drc" -eq 0 ] || fail "packaging (docker/ci-check.sh)"
 fi
 
 echo "=== clang-format check"

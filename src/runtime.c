@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "notify.h"
 
 static void warn_cb(void *arg, const char *msg)
 {
@@ -21,7 +22,7 @@ void runtime_apply_logging(const struct sluice_config *cfg, int extra_verbose)
 		log_warn("cannot open logfile %s", cfg->logfile);
 }
 
-int runtime_reload(struct runtime *rt)
+static int reload_now(struct runtime *rt)
 {
 	char err[512];
 	struct sluice_config *a = NULL, *b = NULL;
@@ -63,6 +64,14 @@ int runtime_reload(struct runtime *rt)
 	return 0;
 }
 
+int runtime_reload(struct runtime *rt)
+{
+	notify_reloading();
+	int rc = reload_now(rt);
+	notify_reloaded(rc == 0);
+	return rc;
+}
+
 static void post_simple(struct runtime *rt, enum worker_msg_type type)
 {
 	struct worker_msg *m = calloc(1, sizeof(*m));
@@ -83,11 +92,13 @@ static void signal_cb(struct ev_loop *loop, ev_signal *s, int revents)
 	} else if (s->signum == SIGINT && !rt->shutdown_requested) {
 		log_info("got SIGINT, shutting down safely (again for immediate)");
 		rt->shutdown_requested = 1;
+		notify_stopping();
 		post_simple(rt, WMSG_SHUTDOWN_SAFE);
 	} else if (s->signum == SIGTERM && !rt->shutdown_requested) {
 		/* Kubernetes and systemd send SIGTERM to stop a service: drain, do not drop. */
 		log_info("got SIGTERM, draining (again for immediate)");
 		rt->shutdown_requested = 1;
+		notify_stopping();
 		post_simple(rt, WMSG_DRAIN);
 	} else {
 		log_info("got %s again, shutting down now",
@@ -162,7 +173,9 @@ int runtime_run(struct runtime *rt)
 		log_error("could not start worker thread");
 		return 1;
 	}
+	notify_ready();
 	ev_run(rt->loop, 0);
+	notify_stopping(); /* also after an admin SHUTDOWN, which ends the loop from the worker */
 	worker_join(&rt->worker);
 	config_free(rt->cfg);
 	rt->cfg = NULL;
