@@ -33,11 +33,35 @@ enum tls_mode {
 	TLS_MODE_VERIFY_FULL
 };
 
+/* target_session_attrs of a [databases] line, with libpq's meanings. */
+enum target_session_attrs {
+	TSA_ANY = 0,        /* any host that accepts connections (the default) */
+	TSA_READ_WRITE,     /* a host that accepts writes */
+	TSA_PRIMARY,        /* a host not in recovery */
+	TSA_STANDBY,        /* a host in recovery */
+	TSA_PREFER_STANDBY, /* a standby if one is up, else any host */
+};
+
+#define CFG_HOST_MAX  256 /* one host name, address or unix socket directory */
+#define CFG_MAX_HOSTS 16  /* hosts of one multi-host [databases] entry */
+
+/* One host of a [databases] entry (libpq's `host=a,b port=1,2` lists, element by element). */
+struct db_host {
+	char host[CFG_HOST_MAX]; /* empty: unix socket in the default dir; "/dir": socket dir */
+	int port;
+};
+
 /* One [databases] line. Integer fields are -1 when not given on the line. */
 struct db_entry {
 	char name[CFG_NAME_MAX]; /* client-facing name; "*" is the fallback entry */
-	char host[256]; /* empty: unix socket in the default dir; "/dir": unix socket dir */
-	int port;       /* default 5432 */
+	/* host/port: the first host of the list (the only one of a single-host entry); code
+	 * that does not select hosts uses these. */
+	char host[CFG_HOST_MAX]; /* empty: unix socket in the default dir; "/dir": socket dir */
+	int port;                /* default 5432 */
+	int n_hosts;             /* >= 1; > 1 for a multi-host entry */
+	struct db_host hosts[CFG_MAX_HOSTS];
+	int n_ports;               /* ports given on the line: 0 (default), 1, or n_hosts */
+	int target_session_attrs;  /* enum target_session_attrs */
 	char dbname[CFG_NAME_MAX]; /* server database; empty: same as the client's database name */
 	char user[CFG_NAME_MAX];   /* forced server user; empty: the client's user */
 	char password[CFG_SECRET_MAX];
@@ -47,6 +71,11 @@ struct db_entry {
 	int pool_size, min_pool_size, reserve_pool, max_db_connections;
 	int pool_mode; /* enum pool_mode, POOL_MODE_UNSET when not given */
 };
+
+/* libpq's spelling of a target_session_attrs value ("read-write", ...). */
+const char *config_tsa_name(int tsa);
+/* Parse a target_session_attrs value (case-insensitive); -1 when invalid. */
+int config_tsa_parse(const char *s);
 
 /* One [users] line. */
 struct user_entry {

@@ -69,7 +69,9 @@ too_long:
 	return -1;
 }
 
-enum field_type { F_STR, F_INT, F_PORT, F_MODE };
+/* F_HOSTS / F_PORTS: libpq's comma lists, stored into struct db_entry's hosts[] (only valid in
+ * db_fields). */
+enum field_type { F_STR, F_INT, F_MODE, F_HOSTS, F_PORTS, F_TSA };
 
 struct field_def {
 	const char *name;
@@ -82,8 +84,9 @@ struct field_def {
 #define USR(f)         FIELD(struct user_entry, f)
 
 static const struct field_def db_fields[] = {
-    {"host", F_STR, DB(host)},
-    {"port", F_PORT, DB(port)},
+    {"host", F_HOSTS, DB(hosts)},
+    {"port", F_PORTS, DB(hosts)},
+    {"target_session_attrs", F_TSA, DB(target_session_attrs)},
     {"dbname", F_STR, DB(dbname)},
     {"user", F_STR, DB(user)},
     {"password", F_STR, DB(password)},
@@ -108,12 +111,100 @@ static const struct field_def user_fields[] = {
     {NULL, F_STR, 0, 0},
 };
 
+static const char *const tsa_names[] = {"any", "read-write", "primary", "standby",
+                                        "prefer-standby"};
+
+const char *config_tsa_name(int tsa)
+{
+	return tsa >= 0 && tsa <= TSA_PREFER_STANDBY ? tsa_names[tsa] : "?";
+}
+
+int config_tsa_parse(const char *s)
+{
+	for (int i = 0; i <= TSA_PREFER_STANDBY; i++)
+		if (strcasecmp(s, tsa_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* Next element of a comma list at *pp, blanks around it trimmed, into out (size outsz).
+ * Returns its length, or -1 when it does not fit. */
+static int next_elem(const char **pp, char *out, size_t outsz)
+{
+	const char *p = *pp + strspn(*pp, " \t");
+	const char *end = strchr(p, ',');
+	size_t n = end ? (size_t)(end - p) : strlen(p);
+
+	*pp = end ? end + 1 : NULL;
+	while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+		n--;
+	if (n >= outsz)
+		return -1;
+	memcpy(out, p, n);
+	out[n] = '\0';
+	return (int)n;
+}
+
+/* host=a,b,c: one element per host; a single empty value keeps the default unix socket. */
+static int set_hosts(struct db_entry *db, const char *val, char *reason, size_t rlen)
+{
+	const char *p = val;
+	int n = 0;
+
+	while (p) {
+		if (n == CFG_MAX_HOSTS) {
+			cfg_errf(reason, rlen, "host: more than %d hosts", CFG_MAX_HOSTS);
+			return -1;
+		}
+		int len = next_elem(&p, db->hosts[n].host, sizeof(db->hosts[n].host));
+		if (len < 0) {
+			cfg_errf(reason, rlen, "host: host name %d too long (max %d bytes)", n + 1,
+			         CFG_HOST_MAX - 1);
+			return -1;
+		}
+		if (len == 0 && (n > 0 || p)) {
+			cfg_errf(reason, rlen, "host: empty host name in the list \"%s\"", val);
+			return -1;
+		}
+		n++;
+	}
+	db->n_hosts = n;
+	return 0;
+}
+
+/* port=5432 or port=5432,5433,...: ports are matched with hosts in cfg_db_parse. */
+static int set_ports(struct db_entry *db, const char *val, char *reason, size_t rlen)
+{
+	const char *p = val;
+	char one[16];
+	int n = 0;
+
+	while (p) {
+		long long iv;
+		if (n == CFG_MAX_HOSTS) {
+			cfg_errf(reason, rlen, "port: more than %d ports", CFG_MAX_HOSTS);
+			return -1;
+		}
+		if (next_elem(&p, one, sizeof(one)) <= 0 || config_parse_int(one, &iv) < 0) {
+			cfg_errf(reason, rlen, "port: invalid port \"%s\" in \"%s\"", one, val);
+			return -1;
+		}
+		if (iv < 1 || iv > 65535) {
+			cfg_errf(reason, rlen, "port: value %s out of range 1..65535", one);
+			return -1;
+		}
+		db->hosts[n++].port = (int)iv;
+	}
+	db->n_ports = n;
+	return 0;
+}
+
 /* Store one value; -1 with reason (after "name: "). */
 static int set_field(const struct field_def *f, void *rec, const char *val, char *reason,
                      size_t rlen)
 {
 	void *slot = (char *)rec + f->off;
-	long long iv, lo = f->type == F_PORT ? 1 : 0, hi = f->type == F_PORT ? 65535 : INT_MAX;
+	long long iv, lo = 0, hi = INT_MAX;
 
 	switch (f->type) {
 	case F_STR:
@@ -125,7 +216,6 @@ static int set_field(const struct field_def *f, void *rec, const char *val, char
 		strcpy(slot, val);
 		return 0;
 	case F_INT:
-	case F_PORT:
 		if (config_parse_int(val, &iv) < 0) {
 			cfg_errf(reason, rlen, "%s: invalid integer \"%s\"", f->name, val);
 			return -1;
@@ -144,6 +234,21 @@ static int set_field(const struct field_def *f, void *rec, const char *val, char
 			         "%s: invalid value \"%s\" (expected one of: session, transaction, "
 			         "statement)",
 			         f->name, val);
+			return -1;
+		}
+		return 0;
+	case F_HOSTS:
+		return set_hosts(rec, val, reason, rlen);
+	case F_PORTS:
+		return set_ports(rec, val, reason, rlen);
+	case F_TSA:
+		*(int *)slot = config_tsa_parse(val);
+		if (*(int *)slot < 0) {
+			cfg_errf(
+			    reason, rlen,
+			    "%s: invalid value \"%s\" (expected one of: any, read-write, primary, "
+			    "standby, prefer-standby)",
+			    f->name, val);
 			return -1;
 		}
 		return 0;
@@ -206,7 +311,25 @@ int cfg_db_parse(struct db_entry *db, const char *name, const char *value, char 
 	db->port = 5432;
 	db->pool_size = db->min_pool_size = db->reserve_pool = db->max_db_connections = -1;
 	db->pool_mode = POOL_MODE_UNSET;
-	return parse_fields(db_fields, db, name, value, "database", reason, rlen);
+	db->target_session_attrs = TSA_ANY;
+	if (parse_fields(db_fields, db, name, value, "database", reason, rlen) < 0)
+		return -1;
+	if (db->n_hosts == 0)
+		db->n_hosts = 1; /* hosts[0].host stays empty: the default unix socket */
+	if (db->n_ports > 1 && db->n_ports != db->n_hosts) {
+		cfg_errf(reason, rlen,
+		         "%s: port: %d ports for %d hosts (give one port for all hosts, or one per "
+		         "host)",
+		         name, db->n_ports, db->n_hosts);
+		return -1;
+	}
+	/* a single port (or none: 5432) applies to every host, as in libpq */
+	for (int i = 0; i < db->n_hosts; i++)
+		if (db->n_ports <= 1)
+			db->hosts[i].port = db->n_ports ? db->hosts[0].port : 5432;
+	memcpy(db->host, db->hosts[0].host, sizeof(db->host));
+	db->port = db->hosts[0].port;
+	return 0;
 }
 
 int cfg_user_parse(struct user_entry *u, const char *name, const char *value, char *reason,

@@ -779,6 +779,82 @@ Test(config, main_section_errors, .init = tmp_setup, .fini = tmp_teardown)
 	expect_error("[sluice]\nverbose = 3\n", "DIR/t.ini:2: verbose: value 3 out of range 0..2");
 }
 
+Test(config, multi_host_databases, .init = tmp_setup, .fini = tmp_teardown)
+{
+	struct warnings w = {0};
+	struct sluice_config *cfg =
+	    load_ok(write_tmp("t.ini", "[databases]\n"
+	                               "acme = host=pg-0.pg,pg-1.pg,pg-2.pg port=5432 dbname=acme "
+	                               "target_session_attrs=read-write\n"
+	                               "each = host='10.0.0.1, 10.0.0.2' port='6432,6433'\n"
+	                               "one = host=10.0.0.9\n"
+	                               "sb = host=a,b target_session_attrs=PREFER-STANDBY\n"
+	                               "[sluice]\n"),
+	            &w);
+	const struct db_entry *db = config_find_db(cfg, "acme");
+
+	cr_assert_not_null(db);
+	cr_expect_eq(db->n_hosts, 3);
+	cr_expect_str_eq(db->hosts[0].host, "pg-0.pg");
+	cr_expect_str_eq(db->hosts[2].host, "pg-2.pg");
+	for (int i = 0; i < 3; i++)
+		cr_expect_eq(db->hosts[i].port, 5432, "one port applies to every host");
+	cr_expect_eq(db->target_session_attrs, TSA_READ_WRITE);
+	cr_expect_str_eq(db->host, "pg-0.pg", "host/port are the first host");
+	cr_expect_eq(db->port, 5432);
+
+	db = config_find_db(cfg, "each");
+	cr_assert_not_null(db);
+	cr_expect_eq(db->n_hosts, 2);
+	cr_expect_str_eq(db->hosts[1].host, "10.0.0.2", "blanks around a list element are trimmed");
+	cr_expect_eq(db->hosts[0].port, 6432);
+	cr_expect_eq(db->hosts[1].port, 6433, "one port per host");
+	cr_expect_eq(db->target_session_attrs, TSA_ANY, "default any");
+
+	db = config_find_db(cfg, "one");
+	cr_assert_not_null(db);
+	cr_expect_eq(db->n_hosts, 1);
+	cr_expect_eq(db->hosts[0].port, 5432);
+	cr_expect_str_eq(db->host, "10.0.0.9");
+
+	db = config_find_db(cfg, "sb");
+	cr_assert_not_null(db);
+	cr_expect_eq(db->target_session_attrs, TSA_PREFER_STANDBY, "values are case-insensitive");
+	cr_expect_str_eq(config_tsa_name(db->target_session_attrs), "prefer-standby");
+
+	db = config_find_db(cfg, "*");
+	cr_expect_null(db);
+	/* acme, each and sb are multi-host: each gets a warning that only the first host is used */
+	int n_multi = 0;
+	for (int i = 0; i < w.n && i < 16; i++)
+		n_multi += strstr(w.msg[i], "host selection is not built yet") != NULL;
+	cr_expect_eq(n_multi, 3, "got %d host warnings of %d", n_multi, w.n);
+	cr_expect(strstr(w.msg[0], "acme: 3 host(s), target_session_attrs=read-write: host "
+	                           "selection is not built yet") != NULL,
+	          "%s", w.msg[0]);
+	config_free(cfg);
+}
+
+Test(config, multi_host_errors, .init = tmp_setup, .fini = tmp_teardown)
+{
+	expect_error("[databases]\nmydb = host=a,b,c port=1,2\n",
+	             "DIR/t.ini:2: mydb: port: 2 ports for 3 hosts (give one port for all hosts, "
+	             "or one per host)");
+	expect_error("[databases]\nmydb = host=a,,c\n",
+	             "DIR/t.ini:2: mydb: host: empty host name in the list \"a,,c\"");
+	expect_error("[databases]\nmydb = host=a, port=5432\n",
+	             "DIR/t.ini:2: mydb: host: empty host name in the list \"a,\"");
+	expect_error("[databases]\nmydb = host=a,b port=5432,x\n",
+	             "DIR/t.ini:2: mydb: port: invalid port \"x\" in \"5432,x\"");
+	expect_error("[databases]\nmydb = host=a,b port=5432,70000\n",
+	             "DIR/t.ini:2: mydb: port: value 70000 out of range 1..65535");
+	expect_error("[databases]\nmydb = host=a,b target_session_attrs=read-only\n",
+	             "DIR/t.ini:2: mydb: target_session_attrs: invalid value \"read-only\" "
+	             "(expected one of: any, read-write, primary, standby, prefer-standby)");
+	expect_error("[databases]\nmydb = host=a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q\n",
+	             "DIR/t.ini:2: mydb: host: more than 16 hosts");
+}
+
 Test(config, syntax_errors, .init = tmp_setup, .fini = tmp_teardown)
 {
 	expect_error("listen_port = 1\n", "DIR/t.ini:1: listen_port: parameter outside of any "
