@@ -17,6 +17,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'tests', 'integration'))
 import harness  # noqa: E402
 
+# As in compare.sh: PGBOUNCER names another PgBouncer binary (e.g. a 1.21+ build).
+harness.PGBOUNCER_BIN = os.environ.get('PGBOUNCER', harness.PGBOUNCER_BIN)
+
 
 class BenchPooler(harness.Pooler):
     """A harness Pooler started without -v (see the module comment)."""
