@@ -18,16 +18,16 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, '..', 'tests', 'integration'))
-import harness  # noqa: E402
+sys.path.insert(0, HERE)
+import benchenv  # noqa: E402
+from benchenv import harness  # noqa: E402
 
 
 def make_pooler(pg, ca, pgbouncer, args):
-    harness.OPTS.pgbouncer = pgbouncer
-    p = harness.Pooler(pg, start=False, auth_type='md5', pool_mode='transaction',
-                       default_pool_size=20, max_client_conn=1000, client_tls_sslmode='require',
-                       server_tls_sslmode='disable', userlist={'app': 'apppw'},
-                       log_connections=0, log_disconnections=0)
+    # Without -v: the harness's debug logging made PgBouncer write a line per query (benchenv.py).
+    p = benchenv.pooler(pg, pgbouncer, start=False, auth_type='md5', pool_mode='transaction',
+                        default_pool_size=20, max_client_conn=1000, client_tls_sslmode='require',
+                        server_tls_sslmode='disable', userlist={'app': 'apppw'})
     crt, key = ca.issue('localhost', os.path.join(p.dir, 'tls.crt'), os.path.join(p.dir, 'tls.key'),
                         san='DNS:localhost,IP:127.0.0.1')
     p.write_config(client_tls_cert_file=crt, client_tls_key_file=key,
@@ -64,6 +64,7 @@ def main():
         subprocess.run([harness.PGBENCH, '-i', '-s', str(a.scale), '-q', '-h', '127.0.0.1', '-p', str(pg.port),
                         '-U', 'app', 'appdb'], env=env, check=True, capture_output=True, timeout=600)
         results = {}
+        print('start: %s' % benchenv.uptime(), flush=True)
         for rnd in range(a.rounds):
             # Alternate the order so neither pooler always runs on a warmer cache.
             for target in (('sluice', 'pgbouncer') if rnd % 2 == 0 else ('pgbouncer', 'sluice')):
@@ -75,11 +76,13 @@ def main():
                         print('round %d %-9s c=%-4s tps=%.0f' % (rnd + 1, target, c, tps), flush=True)
                 finally:
                     p.cleanup()
-        print('\nclients  sluice(median)  pgbouncer(median)  ratio')
+        print('end: %s' % benchenv.uptime(), flush=True)
+        print('\nclients  sluice(median)  pgbouncer(median)  ratio of medians  per-round ratios')
         for c in a.clients.split():
-            s = statistics.median(results[('sluice', int(c))])
-            b = statistics.median(results[('pgbouncer', int(c))])
-            print('%7s  %14.0f  %17.0f  %5.2f' % (c, s, b, s / b))
+            ss, bb = results[('sluice', int(c))], results[('pgbouncer', int(c))]
+            s, b = statistics.median(ss), statistics.median(bb)
+            print('%7s  %14.0f  %17.0f  %16.2f  %s' % (c, s, b, s / b,
+                                                      ' '.join('%.2f' % (x / y) for x, y in zip(ss, bb))))
     finally:
         pg.cleanup()
         ca.cleanup()
