@@ -36,6 +36,8 @@ def pooler(pg, **kw):
     settings.update(kw)
     p = harness.Pooler(pg, extra_ini=GOV, **settings)
     p.http = 'http://127.0.0.1:%d' % port
+    # The HTTP endpoint opens a few milliseconds after the pooler port the harness waits for.
+    harness.wait_port(port, 30, p.proc, 'HTTP endpoint')
     return p
 
 
