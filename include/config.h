@@ -147,6 +147,7 @@ struct sluice_config {
 	double failover_hold_timeout;
 	char *failover_sqlstate;
 	double health_check_period;
+	double dns_max_ttl, dns_nxdomain_ttl, dns_timeout, dns_zone_check_period;
 	char *ignore_startup_parameters; /* comma-separated list */
 	int max_packet_size;
 	int pkt_buf;

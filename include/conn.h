@@ -72,6 +72,8 @@ struct conn {
 
 /* Set up c around a connected non-blocking fd; reading starts at once. */
 void conn_init(struct conn *c, struct worker *w, int fd, const struct conn_ops *ops, int is_server);
+/* Put a (new) socket under c's watchers, closing the old one; nothing is started. */
+void conn_set_fd(struct conn *c, int fd);
 /* Walk and relay what is buffered; safe to call whenever state changed. */
 void conn_process(struct conn *c);
 /* Clear the paused flag and process buffered bytes; then resume reading. */

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include "conn.h"
+#include "dns.h"
 #include "pool.h"
 
 struct scram_client;
@@ -43,6 +44,14 @@ struct server {
 	struct txn_server *txn;           /* transaction-pooling state (txnpool.h), or NULL */
 	struct notify_listener *listener; /* set on a pool's LISTEN connection (listen.h) */
 	ev_timer connect_timer;
+	/* Where it connects: a host name's cache entry (NULL for IP literals and unix sockets),
+	 * the address tried (index into the entry's list) and, once chosen, that address. */
+	struct dns_waiter dns_wait;
+	const struct dns_entry *dns;
+	uint32_t dns_gen;
+	int addr_idx;
+	socklen_t addrlen;
+	struct sockaddr_storage addr;
 };
 
 /* Start a non-blocking connection for pool; the server sits in SL_LOGIN until login ends. */
@@ -58,9 +67,15 @@ int server_is_clean(const struct server *srv);
 /* A ReadyForQuery reached the client: release the server when the transaction (or statement)
  * is over. Deferred while the client is half-way through a message to this server. */
 void server_boundary(struct server *srv);
-/* Address of a database entry's server (unix socket path, IP literal, or a resolved name). */
-int server_resolve(const struct db_entry *e, struct sockaddr_storage *ss, socklen_t *len, char *err,
-                   size_t errlen);
+/* Address of one host of a database entry (unix socket directory, IP literal, or a host name
+ * from w's DNS cache, never blocking). 0: *ss is the (first) address and *dns the name's entry
+ * (NULL for literals and sockets; its addrs[] are the others to try); 1: the lookup is pending
+ * and wt->done runs when it ends (dns_cancel(wt) to stop waiting); -1: err says why. */
+int server_resolve(struct worker *w, const char *host, int port, struct dns_waiter *wt,
+                   const struct dns_entry **dns, struct sockaddr_storage *ss, socklen_t *len,
+                   char *err, size_t errlen);
+/* 1 when srv's host name now resolves to other addresses than the one srv is connected to. */
+int server_addr_stale(const struct server *srv);
 /* Write "S-<id>: db/user@host:port" for logs. */
 void server_describe(const struct server *srv, char *buf, size_t len);
 

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "dns.h"
 #include "gov.h"
 #include "handover.h"
 #include "list.h"
@@ -102,6 +103,7 @@ struct worker {
 	struct ps_registry ps_reg;   /* protocol-level prepared statements by body (pscache.h) */
 	struct admin_state *admin;   /* console, admin socket, HTTP, runtime overrides */
 	struct access_state *access; /* TLS contexts, HBA rules, auth_query (access.h) */
+	struct dns_cache dns;        /* asynchronous resolver and host name cache (dns.h) */
 };
 
 /* Shutdown modes started from the admin console/socket (same as the signals, plus waiting for

@@ -5,7 +5,9 @@ set -euo pipefail
 
 PACKAGES=(
 	build-essential cmake pkg-config
-	libev-dev libssl-dev libpq-dev libjemalloc-dev libcriterion-dev
+	libev-dev libssl-dev libpq-dev libjemalloc-dev libcriterion-dev libc-ares-dev
+	# a real DNS server for tests/integration/t_dns.py (the binary only, no system service)
+	dnsmasq-base
 	postgresql-15 postgresql-client-15 pgbouncer python3-psycopg2
 	clang-format gnuplot-nox clang libclang-rt-14-dev openssl
 	# sd_notify for conf/sluice.service (Type=notify); sluice builds without it too

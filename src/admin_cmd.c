@@ -2,6 +2,7 @@
  * state (PAUSE, RESUME, KILL, SET, RELOAD, ...). SHOW views are in admin_views.c; the doors
  * (console, socket, HTTP) only render what this produces. */
 #include "admin.h"
+#include "dns.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -79,16 +80,10 @@ static const struct {
 	enum admin_verb verb;
 	int db_arg; /* 0 none, 1 optional, 2 required */
 } simple_verbs[] = {
-    {"PAUSE", AV_PAUSE, 1},
-    {"RESUME", AV_RESUME, 1},
-    {"DISABLE", AV_DISABLE, 2},
-    {"ENABLE", AV_ENABLE, 2},
-    {"RECONNECT", AV_RECONNECT, 1},
-    {"KILL", AV_KILL, 2},
-    {"KILL_CLIENT", AV_KILL_CLIENT, 2},
-    {"SUSPEND", AV_SUSPEND, 0},
-    {"RELOAD", AV_RELOAD, 0},
-    {"WAIT_CLOSE", AV_WAIT_CLOSE, 1},
+    {"PAUSE", AV_PAUSE, 1},   {"RESUME", AV_RESUME, 1},           {"DISABLE", AV_DISABLE, 2},
+    {"ENABLE", AV_ENABLE, 2}, {"RECONNECT", AV_RECONNECT, 1},     {"RESOLVE", AV_RESOLVE, 1},
+    {"KILL", AV_KILL, 2},     {"KILL_CLIENT", AV_KILL_CLIENT, 2}, {"SUSPEND", AV_SUSPEND, 0},
+    {"RELOAD", AV_RELOAD, 0}, {"WAIT_CLOSE", AV_WAIT_CLOSE, 1},
 };
 
 int admin_parse(const char *sql, struct admin_cmd *cmd, char *err, size_t errlen)
@@ -528,6 +523,21 @@ void admin_exec(struct worker *w, const struct admin_cmd *cmd, int is_admin, str
 		close_idle(w, db, "RECONNECT command");
 		log_info("RECONNECT command issued%s%s", *db ? " for " : "", db);
 		snprintf(res->tag, sizeof(res->tag), "RECONNECT");
+		return;
+	}
+	case AV_RESOLVE: {
+		/* Host names are resolved again now; connections follow a changed address as for a
+		 * TTL expiry (new ones go to the new address, idle ones close when next released).
+		 */
+		int n = dns_refresh(&w->dns, *db ? db : NULL);
+		if (*db && !n) {
+			admin_res_error(res, "42704",
+			                "host name \"%s\" is not in use (see SHOW DNS_HOSTS)", db);
+			return;
+		}
+		log_info("RESOLVE command issued%s%s: %d host names resolved again",
+		         *db ? " for " : "", db, n);
+		snprintf(res->tag, sizeof(res->tag), "RESOLVE");
 		return;
 	}
 	case AV_KILL:

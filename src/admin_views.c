@@ -64,6 +64,7 @@ static void show_help(struct admin_res *res)
 	         "\tKILL_CLIENT <id>\n"
 	         "\tSUSPEND (not supported)\n"
 	         "\tSHUTDOWN [WAIT_FOR_SERVERS|WAIT_FOR_CLIENTS]\n"
+	         "\tRESOLVE [host]\n"
 	         "\tWAIT_CLOSE [<db>]");
 	snprintf(res->tag, sizeof(res->tag), "SHOW");
 }
@@ -593,8 +594,20 @@ static void show_lists(struct worker *w, struct admin_res *res)
 	                       "dns_names",    "dns_zones",     "dns_queries",  "dns_pending"};
 	int login = 0;
 	list_for_each(it, &w->login_clients) login++;
-	long long vals[] = {dbs, users, pools, 0, used + w->admin->n_consoles, login, 0, servers,
-	                    0,   0,     0,     0};
+	int names_n = 0;
+	list_for_each(it, &w->dns.entries) names_n++;
+	long long vals[] = {dbs,
+	                    users,
+	                    pools,
+	                    0,
+	                    used + w->admin->n_consoles,
+	                    login,
+	                    0,
+	                    servers,
+	                    names_n,
+	                    0,
+	                    w->dns.queries,
+	                    dns_pending(&w->dns)};
 	admin_res_cols(res, "list:t,items:i");
 	for (int i = 0; i < 12; i++) {
 		admin_row(res);
@@ -631,6 +644,24 @@ static void show_mem(struct worker *w, struct admin_res *res)
 		admin_cell_int(res, rows[i].used);
 		admin_cell_int(res, rows[i].free);
 		admin_cell_int(res, (long long)rows[i].size * (rows[i].used + rows[i].free));
+	}
+}
+
+/* PgBouncer's columns; ttl is the seconds left before the next use resolves the name again. */
+static void show_dns_hosts(struct worker *w, struct admin_res *res)
+{
+	admin_res_cols(res, "hostname:t,ttl:i,addrs:t");
+	struct list *it;
+	double now = worker_now(w);
+	list_for_each(it, &w->dns.entries)
+	{
+		struct dns_entry *e = list_entry(it, struct dns_entry, node);
+		char addrs[DNS_MAX_ADDRS * 48];
+		dns_addrs_str(e, addrs, sizeof(addrs));
+		admin_row(res);
+		admin_cell(res, e->name);
+		admin_cell_int(res, e->expires > now ? (long long)(e->expires - now + 0.999) : 0);
+		admin_cell(res, addrs);
 	}
 }
 
@@ -689,7 +720,7 @@ int admin_show(struct worker *w, const char *view, const char *name, struct admi
 		admin_row(res);
 		admin_cell(res, "sluice " SLUICE_VERSION);
 	} else if (!strcmp(view, "DNS_HOSTS"))
-		admin_res_cols(res, "hostname:t,ttl:i,addrs:t");
+		show_dns_hosts(w, res);
 	else if (!strcmp(view, "DNS_ZONES"))
 		admin_res_cols(res, "zonename:t,serial:i,count:i");
 	else if (!strcmp(view, "FDS"))

@@ -96,19 +96,15 @@ void cancel_forward(struct client *cl)
 {
 	struct server *srv = cl->server;
 	struct worker *w = cl->c.w;
-	struct sockaddr_storage ss;
-	socklen_t sl;
-	char err[200];
 	if (!srv || !srv->logged_in) {
 		clog(cl, LOG_LVL_DEBUG, "cancel request ignored: no query running");
 		return;
 	}
-	if (server_resolve(&srv->pool->db->entry, &ss, &sl, err, sizeof(err)) < 0)
-		return;
-	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	/* The address the server connection was made to: a host name may point elsewhere now. */
+	int fd = socket(srv->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return;
-	if (connect(fd, (struct sockaddr *)&ss, sl) < 0 && errno != EINPROGRESS) {
+	if (connect(fd, (struct sockaddr *)&srv->addr, srv->addrlen) < 0 && errno != EINPROGRESS) {
 		close(fd);
 		return;
 	}

@@ -218,6 +218,17 @@ static const struct key_def keys[] = {
     {"health_check_period", KT_DURATION, OFF(health_check_period), "1", 0.01, DUR_MAX, 1, G_SERVER,
      NULL, NULL,
      "How often an unreachable server is tried again while transactions are held for it."},
+    {"dns_max_ttl", KT_DURATION, OFF(dns_max_ttl), "15", 0, DUR_MAX, 1, G_SERVER, NULL, NULL,
+     "Longest time a host name's addresses are cached (shorter when the record's TTL is); "
+     "then the next connect resolves it again."},
+    {"dns_nxdomain_ttl", KT_DURATION, OFF(dns_nxdomain_ttl), "15", 0, DUR_MAX, 1, G_SERVER, NULL,
+     NULL, "How long a name that does not exist (NXDOMAIN, no address) is remembered."},
+    {"dns_timeout", KT_DURATION, OFF(dns_timeout), "5", 0.01, DUR_MAX, 0, G_SERVER, NULL, NULL,
+     "Longest one host name lookup may take, retries included (needs a restart)."},
+    {"dns_zone_check_period", KT_DURATION, OFF(dns_zone_check_period), "0", 0, DUR_MAX, 1, G_SERVER,
+     NULL, NULL,
+     "PgBouncer's zone serial check: accepted, not implemented (a non-zero value logs a "
+     "warning); names are resolved again by TTL and after a failed connect."},
     {"server_login_retry", KT_DURATION, OFF(server_login_retry), "15", 0, DUR_MAX, 1, G_SERVER,
      NULL, NULL, "After a failed server connect or login, wait this long before trying again."},
 

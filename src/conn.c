@@ -26,7 +26,19 @@ void conn_init(struct conn *c, struct worker *w, int fd, const struct conn_ops *
 	ev_io_init(&c->wio, conn_write_cb, fd, EV_WRITE);
 	c->rio.data = c;
 	c->wio.data = c;
-	ev_io_start(w->loop, &c->rio);
+	if (fd >= 0) /* -1: a server connection still waiting for DNS (conn_set_fd later) */
+		ev_io_start(w->loop, &c->rio);
+}
+
+void conn_set_fd(struct conn *c, int fd)
+{
+	ev_io_stop(c->w->loop, &c->rio);
+	ev_io_stop(c->w->loop, &c->wio);
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = fd;
+	ev_io_set(&c->rio, fd, EV_READ);
+	ev_io_set(&c->wio, fd, EV_WRITE);
 }
 
 void conn_restore_write_cb(struct conn *c)

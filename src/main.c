@@ -1,4 +1,5 @@
 /* sluice entry point: PgBouncer's command line, then hand over to the runtime. */
+#include <ares.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -111,6 +112,7 @@ static int write_pidfile(const char *path)
 
 int main(int argc, char **argv)
 {
+	ares_library_init(ARES_LIB_INIT_ALL); /* before any thread: c-ares' one global setup */
 	int daemon = 0, quiet = 0, verbose = 0, check = 0;
 	const char *user = NULL, *path = NULL;
 	char err[1024];

@@ -404,9 +404,11 @@ void pool_release_server(struct client *cl)
 		return;
 	}
 	if (worker_now(w) - srv->connect_time >= cfg->server_lifetime || /* 0: use once */
-	    srv->connect_time < pool->db->reconnect_at) {                /* admin RECONNECT */
-		server_close(srv, srv->connect_time < pool->db->reconnect_at
-		                      ? "RECONNECT command"
+	    srv->connect_time < pool->db->reconnect_at ||                /* admin RECONNECT */
+	    server_addr_stale(srv)) {                                    /* the name moved */
+		server_close(srv, srv->connect_time < pool->db->reconnect_at ? "RECONNECT command"
+		                  : server_addr_stale(srv)
+		                      ? "host name now resolves to another address"
 		                      : "server lifetime over");
 		if (pool->n_waiting)
 			pool_launch(pool, 0);
@@ -557,6 +559,8 @@ static void janitor_pool(struct pool *pool)
 		struct server *srv = list_entry(it, struct server, node);
 		if (now - srv->connect_time >= cfg->server_lifetime)
 			server_close(srv, "server lifetime over");
+		else if (server_addr_stale(srv))
+			server_close(srv, "host name now resolves to another address");
 		else if (cfg->server_idle_timeout > 0 &&
 		         now - srv->last_used > cfg->server_idle_timeout &&
 		         pool_server_total(pool) > pool->min_pool_size)

@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/crypto.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -67,6 +68,7 @@ void server_close(struct server *srv, const char *reason)
 	if (w->cfg->log_disconnections)
 		slog(srv, LOG_LVL_LOG, "closing because: %s (age=%.0fs)", reason,
 		     worker_now(w) - srv->connect_time);
+	dns_cancel(&srv->dns_wait);
 	free_login_state(srv);
 	txn_server_free(srv);
 	if (srv->listener)
@@ -171,6 +173,9 @@ static void login_failed_as(struct server *srv, const char *why, int transient)
 	struct pool *pool = srv->pool;
 	srv->c.w->stats.server_connect_failures++;
 	slog(srv, LOG_LVL_WARNING, "server login failed: %s", why);
+	/* The name may point elsewhere now (failover by DNS): ask again at once. */
+	if (srv->dns && dns_refresh(&srv->c.w->dns, srv->dns->name))
+		slog(srv, LOG_LVL_LOG, "resolving \"%s\" again", srv->dns->name);
 	server_close(srv, "server login failed");
 	pool_connect_failed(pool, why, transient);
 }
@@ -659,6 +664,8 @@ static void server_tls_done(struct conn *c, int ok, const char *err)
 	send_startup(srv);
 }
 
+static void connect_next(struct server *srv, const char *why);
+
 /* The non-blocking connect finished (or failed): send the StartupMessage. */
 static void connect_done_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
@@ -674,7 +681,7 @@ static void connect_done_cb(struct ev_loop *loop, ev_io *io, int revents)
 	if (err) {
 		char msg[200];
 		snprintf(msg, sizeof(msg), "connect failed: %s", strerror(err));
-		login_failed_as(srv, msg, 1);
+		connect_next(srv, msg);
 		return;
 	}
 	srv->connecting = 0;
@@ -723,18 +730,32 @@ static void connect_timeout_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	struct server *srv = t->data;
 	(void)loop;
 	(void)revents;
-	login_failed(srv, "server_connect_timeout: no answer from the server in time");
+	login_failed_as(srv,
+	                srv->c.fd < 0
+	                    ? "server_connect_timeout: the host name was not resolved in time"
+	                    : "server_connect_timeout: no answer from the server in time",
+	                srv->c.fd < 0);
 }
 
-int server_resolve(const struct db_entry *e, struct sockaddr_storage *ss, socklen_t *len, char *err,
-                   size_t errlen)
+static void set_port(struct sockaddr_storage *ss, int port)
+{
+	if (ss->ss_family == AF_INET)
+		((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
+	else if (ss->ss_family == AF_INET6)
+		((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
+}
+
+int server_resolve(struct worker *w, const char *host, int port, struct dns_waiter *wt,
+                   const struct dns_entry **dns, struct sockaddr_storage *ss, socklen_t *len,
+                   char *err, size_t errlen)
 {
 	memset(ss, 0, sizeof(*ss));
-	if (!e->host[0] || e->host[0] == '/') {
+	*dns = NULL;
+	if (!host[0] || host[0] == '/') {
 		struct sockaddr_un *un = (struct sockaddr_un *)ss;
 		un->sun_family = AF_UNIX;
 		int n = snprintf(un->sun_path, sizeof(un->sun_path), "%s/.s.PGSQL.%d",
-		                 e->host[0] ? e->host : "/var/run/postgresql", e->port);
+		                 host[0] ? host : "/var/run/postgresql", port);
 		if (n < 0 || (size_t)n >= sizeof(un->sun_path)) {
 			snprintf(err, errlen, "unix socket path too long");
 			return -1;
@@ -744,73 +765,144 @@ int server_resolve(const struct db_entry *e, struct sockaddr_storage *ss, sockle
 	}
 	struct sockaddr_in *in = (struct sockaddr_in *)ss;
 	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
-	if (inet_pton(AF_INET, e->host, &in->sin_addr) == 1) {
+	if (inet_pton(AF_INET, host, &in->sin_addr) == 1) {
 		in->sin_family = AF_INET;
-		in->sin_port = htons((uint16_t)e->port);
 		*len = sizeof(*in);
+		set_port(ss, port);
 		return 0;
 	}
-	if (inet_pton(AF_INET6, e->host, &in6->sin6_addr) == 1) {
+	if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
 		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons((uint16_t)e->port);
 		*len = sizeof(*in6);
+		set_port(ss, port);
 		return 0;
 	}
-	/* Host names: resolved here, synchronously (see docs/architecture.md, known limits). */
-	struct addrinfo hints = {0}, *res = NULL;
-	hints.ai_socktype = SOCK_STREAM;
-	int rc = getaddrinfo(e->host, NULL, &hints, &res);
-	if (rc || !res) {
-		snprintf(err, errlen, "could not resolve host \"%s\": %s", e->host,
-		         gai_strerror(rc));
+	/* Host names: the worker's asynchronous resolver and cache (dns.c). */
+	const struct dns_entry *e;
+	int st = dns_lookup(&w->dns, host, wt, &e);
+	if (st == DNS_PENDING)
+		return 1;
+	if (st != DNS_OK || e->n == 0) {
+		snprintf(err, errlen, "%s", e ? e->err : "could not resolve host");
 		return -1;
 	}
-	memcpy(ss, res->ai_addr, res->ai_addrlen);
-	*len = res->ai_addrlen;
-	if (ss->ss_family == AF_INET)
-		in->sin_port = htons((uint16_t)e->port);
-	else
-		in6->sin6_port = htons((uint16_t)e->port);
-	freeaddrinfo(res);
+	*dns = e;
+	memcpy(ss, &e->addrs[0], e->lens[0]);
+	*len = e->lens[0];
+	set_port(ss, port);
 	return 0;
 }
 
-struct server *server_connect(struct pool *pool)
+int server_addr_stale(const struct server *srv)
 {
-	struct worker *w = pool->w;
-	struct sockaddr_storage ss;
-	socklen_t sl = 0;
-	char err[256];
-	if (server_resolve(&pool->db->entry, &ss, &sl, err, sizeof(err)) < 0) {
-		pool_connect_failed(pool, err, 1);
-		return NULL;
+	return srv->dns && srv->dns->gen != srv->dns_gen && srv->dns->n > 0 &&
+	       !dns_has_addr(srv->dns, &srv->addr);
+}
+
+static const char *server_host(const struct server *srv)
+{
+	return srv->pool->db->entry.host;
+}
+
+/* Connect to srv->addr; on an immediate failure try the name's next address. */
+static void connect_addr(struct server *srv);
+
+/* The address srv tried failed: the name's next address, or a failed login that re-resolves
+ * the name at once (it may have moved: failover by DNS). */
+static void connect_next(struct server *srv, const char *why)
+{
+	char a[INET6_ADDRSTRLEN + 8];
+	if (srv->dns && srv->addr_idx + 1 < srv->dns->n) {
+		dns_addr_str(&srv->addr, a, sizeof(a));
+		srv->addr_idx++;
+		memcpy(&srv->addr, &srv->dns->addrs[srv->addr_idx], srv->dns->lens[srv->addr_idx]);
+		srv->addrlen = srv->dns->lens[srv->addr_idx];
+		set_port(&srv->addr, srv->pool->db->entry.port);
+		char b[INET6_ADDRSTRLEN];
+		dns_addr_str(&srv->addr, b, sizeof(b));
+		slog(srv, LOG_LVL_WARNING, "%s (%s); trying the next address of \"%s\": %s", why, a,
+		     server_host(srv), b);
+		connect_addr(srv);
+		return;
 	}
-	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	login_failed_as(srv, why, 1);
+}
+
+static void dns_done(struct dns_waiter *wt, const struct dns_entry *e);
+
+/* Resolve (or take from the cache) srv's host, then connect. */
+static void resolve_and_connect(struct server *srv)
+{
+	const struct db_entry *de = &srv->pool->db->entry;
+	char err[256];
+	int rc = server_resolve(srv->c.w, de->host, de->port, &srv->dns_wait, &srv->dns, &srv->addr,
+	                        &srv->addrlen, err, sizeof(err));
+	if (rc == 1)
+		return; /* dns_done continues; the connect timer bounds the wait */
+	if (rc < 0) {
+		login_failed_as(srv, err, 1);
+		return;
+	}
+	srv->addr_idx = 0;
+	srv->dns_gen = srv->dns ? srv->dns->gen : 0;
+	connect_addr(srv);
+}
+
+static void dns_done(struct dns_waiter *wt, const struct dns_entry *e)
+{
+	struct server *srv = (struct server *)((char *)wt - offsetof(struct server, dns_wait));
+	if (e->status != DNS_OK || e->n == 0) {
+		login_failed_as(srv, e->err, 1);
+		return;
+	}
+	resolve_and_connect(srv); /* a cache hit now */
+}
+
+static void connect_addr(struct server *srv)
+{
+	struct worker *w = srv->c.w;
+	char err[256];
+	int fd = socket(srv->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		snprintf(err, sizeof(err), "socket: %s", strerror(errno));
-		pool_connect_failed(pool, err, 1);
-		return NULL;
+		login_failed_as(srv, err, 1);
+		return;
 	}
-	if (ss.ss_family != AF_UNIX) {
+	if (srv->addr.ss_family != AF_UNIX) {
 		int one = 1;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		if (w->cfg->tcp_keepalive)
 			setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
 	}
+	conn_set_fd(&srv->c, fd);
+	int rc = connect(fd, (struct sockaddr *)&srv->addr, srv->addrlen);
+	if (rc < 0 && errno != EINPROGRESS && errno != EAGAIN) {
+		snprintf(err, sizeof(err), "connect failed: %s", strerror(errno));
+		connect_next(srv, err);
+		return;
+	}
+	/* Wait for writability to learn the connect result. */
+	ev_set_cb(&srv->c.wio, connect_done_cb);
+	ev_io_start(w->loop, &srv->c.wio);
+}
+
+struct server *server_connect(struct pool *pool)
+{
+	struct worker *w = pool->w;
 	struct server *srv = calloc(1, sizeof(*srv));
 	if (!srv) {
-		close(fd);
 		pool_connect_failed(pool, "out of memory", 0);
 		return NULL;
 	}
-	conn_init(&srv->c, w, fd, &server_ops, 1);
-	ev_io_stop(w->loop, &srv->c.rio); /* read once connected */
+	conn_init(&srv->c, w, -1, &server_ops, 1); /* the socket comes with the address */
 	srv->pool = pool;
 	srv->id = ++w->next_server_id;
 	srv->txn_status = 'I';
 	srv->connecting = 1;
 	srv->connect_time = srv->state_since = srv->last_used = worker_now(w);
 	list_init(&srv->node);
+	list_init(&srv->dns_wait.node);
+	srv->dns_wait.done = dns_done;
 	srv->list = SL_LOGIN;
 	list_append(&pool->servers[SL_LOGIN], &srv->node);
 	pool->n_servers[SL_LOGIN]++;
@@ -827,14 +919,6 @@ struct server *server_connect(struct pool *pool)
 		srv->connect_timer.data = srv;
 		ev_timer_start(w->loop, &srv->connect_timer);
 	}
-	int rc = connect(fd, (struct sockaddr *)&ss, sl);
-	if (rc < 0 && errno != EINPROGRESS && errno != EAGAIN) {
-		snprintf(err, sizeof(err), "connect failed: %s", strerror(errno));
-		login_failed_as(srv, err, 1);
-		return NULL;
-	}
-	/* Wait for writability to learn the connect result. */
-	ev_set_cb(&srv->c.wio, connect_done_cb);
-	ev_io_start(w->loop, &srv->c.wio);
-	return srv;
+	resolve_and_connect(srv);
+	return srv->c.closed ? NULL : srv;
 }

@@ -407,7 +407,7 @@ int worker_init(struct worker *w, struct runtime *rt, struct sluice_config *cfg)
 	w->cancel_mask = CANCEL_BUCKETS - 1;
 	RAND_bytes(w->scram_mock_key, sizeof(w->scram_mock_key));
 	pthread_mutex_init(&w->inbox_lock, NULL);
-	if (!w->cancel_tab || access_apply(w, 1) < 0)
+	if (!w->cancel_tab || dns_init(&w->dns, w) < 0 || access_apply(w, 1) < 0)
 		return -1;
 	w->handover_fd = -1;
 	int fds[MAX_LISTENERS];
@@ -491,6 +491,7 @@ void worker_join(struct worker *w)
 	gov_worker_free(w);
 	admin_free(w);
 	pool_free_all(w);
+	dns_free(&w->dns);
 	ps_reg_free(&w->ps_reg);
 	access_free(w);
 	free(w->cancel_tab);

@@ -273,7 +273,8 @@ static void usage(FILE *out)
 	        "  set tenant NAME KEY=VALUE...     a tenant's governor limit (runtime)\n"
 	        "  set class NAME KEY=VALUE...      a class's governor setting (runtime)\n"
 	        "  reset tenant|class NAME [KEY]    back to the file's values\n"
-	        "  pause|resume [DB], reload, reconnect [DB], kill DB, kill_client ID, ...\n"
+	        "  pause|resume [DB], reload, reconnect [DB], resolve [HOST], kill DB, kill_client "
+	        "ID, ...\n"
 	        "  drain [--wait] [--timeout S]     stop accepting; exit when clients have left\n"
 	        "  raw 'ANY ADMIN COMMAND'          send a command line as is\n\n"
 	        "The socket is -s, else $SLUICE_ADMIN_SOCKET, else %s.\n",
