@@ -227,16 +227,37 @@ class PgServer:
          or a dict {user: method} with '*' as the default. The unix socket is always trust (superuser).
     """
 
-    def __init__(self, hba='scram-sha-256', settings=None, start=True, ssl=None):
+    def __init__(self, hba='scram-sha-256', settings=None, start=True, ssl=None, listen='127.0.0.1',
+                 standby_of=None):
         """ssl: a TestCA; the server then runs with ssl = on and a certificate for 127.0.0.1 and
-        localhost signed by it (server.crt/server.key in the data directory)."""
+        localhost signed by it (server.crt/server.key in the data directory).
+        listen: the loopback address it listens on (127.0.0.2 etc. are loopback too on Linux).
+        standby_of: a running PgServer; this one is then a streaming standby of it, made with
+        `pg_basebackup -R` (settings and hba come from the primary's copy, plus `settings`)."""
         self.dir = _mkdtemp('sluice-pg-')
         self.datadir = os.path.join(self.dir, 'data')
         self.logfile = os.path.join(self.dir, 'postgres.log')
         self.port = free_port()
+        self.host = listen
         self.proc = None
         self._log_fh = None
         kw = _as_postgres_kwargs()
+        if standby_of is not None:
+            r = subprocess.run([PG_BIN + '/pg_basebackup', '-D', self.datadir, '-h', standby_of.dir,
+                                '-p', str(standby_of.port), '-U', 'postgres', '-R', '-X', 'stream',
+                                '-c', 'fast', '--no-sync'],
+                               cwd=self.dir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **kw)
+            if r.returncode != 0:
+                raise RuntimeError('pg_basebackup failed:\n' + r.stdout.decode(errors='replace'))
+            conf = {'port': self.port, 'listen_addresses': "'%s'" % listen,
+                    'unix_socket_directories': "'%s'" % self.dir, 'hot_standby': 'on',
+                    'hot_standby_feedback': 'on'}
+            conf.update(settings or {})
+            self._append_conf(conf)
+            _live_servers.append(self)
+            if start:
+                self.start()
+            return
         r = subprocess.run([PG_BIN + '/initdb', '-D', self.datadir, '-U', 'postgres', '-A', 'trust',
                             '-E', 'UTF8', '--locale=C', '--no-sync', '--no-instructions'],
                            cwd=self.dir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **kw)
@@ -244,7 +265,7 @@ class PgServer:
             raise RuntimeError('initdb failed:\n' + r.stdout.decode(errors='replace'))
         conf = {
             'port': self.port,
-            'listen_addresses': "'127.0.0.1'",
+            'listen_addresses': "'%s'" % listen,
             'unix_socket_directories': "'%s'" % self.dir,
             'max_connections': 400,
             'fsync': 'off',
@@ -264,14 +285,45 @@ class PgServer:
                 _chown_to_postgres(f)
             conf.update({'ssl': 'on', 'ssl_cert_file': "'server.crt'", 'ssl_key_file': "'server.key'"})
         conf.update(settings or {})
-        with open(os.path.join(self.datadir, 'postgresql.conf'), 'a') as f:
-            f.write('\n# sluice test settings\n')
-            for k, v in conf.items():
-                f.write('%s = %s\n' % (k, v))
+        self._append_conf(conf)
         self.set_hba(hba, reload=False)
         _live_servers.append(self)
         if start:
             self.start()
+
+    def _append_conf(self, conf):
+        # Later lines win in postgresql.conf, so a standby's own port/address override the copy.
+        path = os.path.join(self.datadir, 'postgresql.conf')
+        with open(path, 'a') as f:
+            f.write('\n# sluice test settings\n')
+            for k, v in conf.items():
+                f.write('%s = %s\n' % (k, v))
+
+    @classmethod
+    def replicated(cls, listen_standby='127.0.0.2', sync=True, settings=None, hba='scram-sha-256'):
+        """A primary (127.0.0.1) and a streaming standby of it (listen_standby), both started.
+        sync: synchronous_standby_names = '*' with synchronous_commit = on, so a COMMIT the primary
+        acknowledged is on the standby (what a commit ledger across a failover needs)."""
+        conf = dict(settings or {})
+        if sync:
+            conf.update({'synchronous_standby_names': "'*'", 'synchronous_commit': 'on'})
+        primary = cls(hba=hba, settings=conf)
+        standby = cls(standby_of=primary, listen=listen_standby)
+        wait_for(lambda: primary.scalar("SELECT count(*) FROM pg_stat_replication"
+                                        " WHERE state = 'streaming'") == 1,
+                 timeout=30, what='the standby to stream from the primary')
+        return primary, standby
+
+    def promote(self):
+        """`pg_ctl promote` (waits until the server accepts writes)."""
+        r = subprocess.run([PG_BIN + '/pg_ctl', 'promote', '-w', '-t', '60', '-D', self.datadir],
+                           cwd=self.dir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           **_as_postgres_kwargs())
+        if r.returncode != 0:
+            raise RuntimeError('pg_ctl promote failed:\n' + r.stdout.decode(errors='replace'))
+
+    def in_recovery(self):
+        return self.scalar('SELECT pg_is_in_recovery()')
 
     # -- lifecycle --
     def start(self, timeout=60):
@@ -331,11 +383,13 @@ class PgServer:
     def set_hba(self, hba, reload=True):
         if isinstance(hba, str):
             hba = {'*': hba}
-        lines = ['local all all trust']
+        # 127.0.0.0/8: a server may listen on 127.0.0.2 (a standby), whose clients come from there.
+        lines = ['local all all trust', 'local replication all trust',
+                 'host replication postgres 127.0.0.0/8 trust']
         for user, method in hba.items():
             if user != '*':
-                lines.append('host all %s 127.0.0.1/32 %s' % (user, method))
-        lines.append('host all all 127.0.0.1/32 %s' % hba.get('*', 'scram-sha-256'))
+                lines.append('host all %s 127.0.0.0/8 %s' % (user, method))
+        lines.append('host all all 127.0.0.0/8 %s' % hba.get('*', 'scram-sha-256'))
         path = os.path.join(self.datadir, 'pg_hba.conf')
         with open(path, 'w') as f:
             f.write('\n'.join(lines) + '\n')
