@@ -251,7 +251,9 @@ class PgServer:
                 raise RuntimeError('pg_basebackup failed:\n' + r.stdout.decode(errors='replace'))
             conf = {'port': self.port, 'listen_addresses': "'%s'" % listen,
                     'unix_socket_directories': "'%s'" % self.dir, 'hot_standby': 'on',
-                    'hot_standby_feedback': 'on'}
+                    'hot_standby_feedback': 'on',
+                    # Once promoted it has no standby of its own: a copied '*' would hang COMMITs.
+                    'synchronous_standby_names': "''"}
             conf.update(settings or {})
             self._append_conf(conf)
             _live_servers.append(self)
