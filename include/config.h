@@ -146,7 +146,7 @@ struct sluice_config {
 	double shutdown_timeout;
 	double failover_hold_timeout;
 	char *failover_sqlstate;
-	double health_check_period;
+	double health_check_period, health_check_timeout, max_replica_lag;
 	double dns_max_ttl, dns_nxdomain_ttl, dns_timeout, dns_zone_check_period;
 	char *ignore_startup_parameters; /* comma-separated list */
 	int max_packet_size;

@@ -17,6 +17,7 @@ struct runtime {
 	ev_async worker_exited;
 	int shutdown_requested;
 	ev_async admin_reload;     /* the worker asks for a RELOAD (admin console/socket) */
+	struct health *health;     /* the health checker of multi-host entries (health.h) */
 	uint32_t admin_reload_gen; /* highest generation asked (atomic) */
 	int exit_code;
 };

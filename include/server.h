@@ -50,6 +50,7 @@ struct server {
 	const struct dns_entry *dns;
 	uint32_t dns_gen;
 	int addr_idx;
+	int host_idx; /* which host of a multi-host entry (hostsel.h); 0 otherwise */
 	socklen_t addrlen;
 	struct sockaddr_storage addr;
 };

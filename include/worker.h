@@ -19,6 +19,7 @@ struct runtime;
 struct client;
 struct admin_state;
 struct access_state;
+struct hostsel;
 
 #define MAX_LISTENERS 16
 
@@ -27,7 +28,8 @@ enum worker_msg_type {
 	WMSG_RELOAD_FAILED,
 	WMSG_SHUTDOWN_FAST,
 	WMSG_SHUTDOWN_SAFE,
-	WMSG_DRAIN
+	WMSG_DRAIN,
+	WMSG_HOSTS /* the health checker's host snapshot (data: struct host_report) */
 };
 
 /* worker.shutdown: SAFE is PgBouncer's SIGINT (wait for servers to be released, serve nothing
@@ -42,6 +44,7 @@ struct worker_msg {
 	struct sluice_config *cfg; /* WMSG_RELOAD: ownership moves to the worker */
 	uint32_t gen;              /* admin RELOAD generation this reload answers (0: a signal) */
 	char err[256];             /* WMSG_RELOAD_FAILED: why */
+	void *data;                /* WMSG_HOSTS: a malloc'd struct host_report, moves too */
 };
 
 /* Per-worker counters (summed by readers; written only by the worker thread). */
@@ -104,6 +107,7 @@ struct worker {
 	struct admin_state *admin;   /* console, admin socket, HTTP, runtime overrides */
 	struct access_state *access; /* TLS contexts, HBA rules, auth_query (access.h) */
 	struct dns_cache dns;        /* asynchronous resolver and host name cache (dns.h) */
+	struct hostsel *hostsel;     /* host roles from the health checker (hostsel.h) */
 };
 
 /* Shutdown modes started from the admin console/socket (same as the signals, plus waiting for

@@ -15,6 +15,8 @@
 #include "gov.h"
 #include "gov_override.h"
 #include "governor.h"
+#include "health.h"
+#include "hostsel.h"
 #include "pool.h"
 #include "server.h"
 #include "worker.h"
@@ -46,7 +48,7 @@ static void show_help(struct admin_res *res)
 	snprintf(res->notice, sizeof(res->notice),
 	         "Console usage\n"
 	         "\tSHOW HELP|CONFIG|DATABASES|POOLS|CLIENTS|SERVERS|USERS|VERSION|STATE\n"
-	         "\tSHOW SOCKETS|ACTIVE_SOCKETS|LISTS|MEM|DNS_HOSTS|DNS_ZONES\n"
+	         "\tSHOW SOCKETS|ACTIVE_SOCKETS|LISTS|MEM|DNS_HOSTS|DNS_ZONES|HOSTS\n"
 	         "\tSHOW STATS|STATS_TOTALS|STATS_AVERAGES|TOTALS\n"
 	         "\tSHOW TENANTS|CLASSES|TENANT <name>|CLASS <name>|RUNTIME\n"
 	         "\tSET key = arg\n"
@@ -665,6 +667,36 @@ static void show_dns_hosts(struct worker *w, struct admin_res *res)
 	}
 }
 
+/* Hosts of multi-host entries: the health checker's view and this worker's connections. */
+static void show_hosts(struct worker *w, struct admin_res *res)
+{
+	admin_res_cols(res, "database:t,host:t,port:i,role:t,state:t,lag:t,last_check:t,"
+	                    "last_error:t,target_session_attrs:t,selected:t,sv_active:i,"
+	                    "sv_idle:i,sv_other:i");
+	struct hostsel_row r;
+	for (int i = 0; hostsel_row(w, i, &r) == 0; i++) {
+		admin_row(res);
+		admin_cell(res, r.db);
+		admin_cell(res, r.host);
+		admin_cell_int(res, r.port);
+		admin_cell(res, host_role_name(r.role));
+		admin_cell(res, host_state_name(r.state));
+		if (r.role == HOST_ROLE_STANDBY && r.state != HOST_DOWN)
+			admin_cellf(res, "%.3f", r.lag);
+		else
+			admin_cell(res, NULL);
+		cell_time(res, r.last_check);
+		admin_cell(res, r.suspect ? "server connection failed; checking again"
+		                : r.last_error[0] ? r.last_error
+		                                  : NULL);
+		admin_cell(res, r.tsa);
+		admin_cell(res, r.selected ? "yes" : "no");
+		admin_cell_int(res, r.sv_active);
+		admin_cell_int(res, r.sv_idle);
+		admin_cell_int(res, r.sv_other);
+	}
+}
+
 static void show_state(struct worker *w, struct admin_res *res)
 {
 	admin_res_cols(res, "key:t,value:t");
@@ -721,6 +753,8 @@ int admin_show(struct worker *w, const char *view, const char *name, struct admi
 		admin_cell(res, "sluice " SLUICE_VERSION);
 	} else if (!strcmp(view, "DNS_HOSTS"))
 		show_dns_hosts(w, res);
+	else if (!strcmp(view, "HOSTS"))
+		show_hosts(w, res);
 	else if (!strcmp(view, "DNS_ZONES"))
 		admin_res_cols(res, "zonename:t,serial:i,count:i");
 	else if (!strcmp(view, "FDS"))

@@ -183,15 +183,6 @@ static int add_db(struct loader *ld, const char *name, const char *value, const 
 		cfg_errf(ld->err, ld->errlen, "%s:%d: %s", file, line, why);
 		return -1;
 	}
-	const struct db_entry *db = &cfg->dbs[cfg->n_dbs];
-	/* The list is parsed and kept, but no code chooses among its hosts yet: say so rather than
-	 * let target_session_attrs=read-write look enforced. */
-	if (db->n_hosts > 1 || db->target_session_attrs != TSA_ANY)
-		warnf(ld,
-		      "%s:%d: %s: %d host(s), target_session_attrs=%s: host selection is not built "
-		      "yet, server connections go to the first host (%s:%d)",
-		      file, line, name, db->n_hosts, config_tsa_name(db->target_session_attrs),
-		      db->host[0] ? db->host : "unix", db->port);
 	cfg->n_dbs++; /* a repeated name is resolved (last one wins) after loading */
 	return 0;
 }

@@ -217,7 +217,16 @@ static const struct key_def keys[] = {
      "mode; the client stays connected). 40001 is retried by Odoo and most ORMs."},
     {"health_check_period", KT_DURATION, OFF(health_check_period), "1", 0.01, DUR_MAX, 1, G_SERVER,
      NULL, NULL,
-     "How often an unreachable server is tried again while transactions are held for it."},
+     "How often the health checker probes each host of a multi-host [databases] entry, and how "
+     "often an unreachable server is tried again while transactions are held for it."},
+    {"health_check_timeout", KT_DURATION, OFF(health_check_timeout), "2", 0.01, DUR_MAX, 1,
+     G_SERVER, NULL, NULL,
+     "Longest a health check probe (connect, login, query) may take before its host counts as "
+     "down."},
+    {"max_replica_lag", KT_DURATION, OFF(max_replica_lag), "10", 0, DUR_MAX, 1, G_SERVER, NULL,
+     NULL,
+     "A standby whose replay lags more than this is \"lagging\": not chosen for "
+     "target_session_attrs=standby/prefer-standby until it catches up."},
     {"dns_max_ttl", KT_DURATION, OFF(dns_max_ttl), "15", 0, DUR_MAX, 1, G_SERVER, NULL, NULL,
      "Longest time a host name's addresses are cached (shorter when the record's TTL is); "
      "then the next connect resolves it again."},
@@ -826,12 +835,12 @@ static const char doc_sections[] =
     "| --- | --- |\n"
     "| `host` | Server host name or IP; a value starting with `/` is a Unix-socket directory. "
     "Empty: Unix socket in the default directory. libpq's multi-host form is accepted: "
-    "`host=a,b,c` (up to 16 hosts), but host selection is not built yet: server connections go "
-    "to the first host, and loading warns. |\n"
+    "`host=a,b,c` (up to 16 hosts): the health checker probes each host and new server "
+    "connections go to one that fits `target_session_attrs` (docs/failover.md). |\n"
     "| `port` | Server port (default 5432); for a multi-host entry one port for all hosts or one "
     "per host (`port=5432,5433`). |\n"
     "| `target_session_attrs` | `any` (default), `read-write`, `primary`, `standby`, "
-    "`prefer-standby`, with libpq's meanings. Parsed and kept; not enforced yet (see "
+    "`prefer-standby`, with libpq's meanings, judged by the health checker (see "
     "docs/failover.md). |\n"
     "| `dbname` | Database name on the server (default: the name the client asked for). |\n"
     "| `user` | Connect to the server as this user, whatever the client's user. |\n"

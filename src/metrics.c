@@ -1,6 +1,9 @@
 /* Prometheus exposition of sluice's counters (see include/metrics.h and docs/metrics.md). */
 #include "metrics.h"
 
+#include "health.h"
+#include "hostsel.h"
+
 #include <dirent.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,6 +15,8 @@
 #include "client.h"
 #include "gov.h"
 #include "governor.h"
+#include "health.h"
+#include "hostsel.h"
 #include "pool.h"
 #include "worker.h"
 
@@ -346,6 +351,50 @@ static void classes(struct worker *w, struct wbuf *b)
 	}
 }
 
+/* Hosts of multi-host entries (hostsel.c) and the failover counters. */
+static void hosts(struct worker *w, struct wbuf *b)
+{
+	char d[160], h[600];
+	struct hostsel_row r;
+	struct hostsel_stats st = hostsel_stats(w);
+	head(b, "sluice_host_up", "gauge",
+	     "1 when the health checker reached the host of a multi-host entry and it is usable.");
+	for (int i = 0; hostsel_row(w, i, &r) == 0; i++)
+		out(b, "sluice_host_up{database=\"%s\",host=\"%s\",port=\"%d\"} %d\n",
+		    esc(r.db, d, sizeof(d)), esc(r.host, h, sizeof(h)), r.port,
+		    r.state == HOST_UP || r.state == HOST_LAGGING);
+	head(b, "sluice_host_role", "gauge",
+	     "1 for the host's role as the health checker last saw it (primary, standby, unknown).");
+	for (int i = 0; hostsel_row(w, i, &r) == 0; i++)
+		out(b, "sluice_host_role{database=\"%s\",host=\"%s\",port=\"%d\",role=\"%s\"} 1\n",
+		    esc(r.db, d, sizeof(d)), esc(r.host, h, sizeof(h)), r.port,
+		    host_role_name(r.role));
+	head(b, "sluice_host_replica_lag_seconds", "gauge", "Replay lag of a standby host.");
+	for (int i = 0; hostsel_row(w, i, &r) == 0; i++)
+		if (r.role == HOST_ROLE_STANDBY)
+			out(b,
+			    "sluice_host_replica_lag_seconds{database=\"%s\",host=\"%s\",port=\"%d\"} "
+			    "%.3f\n",
+			    esc(r.db, d, sizeof(d)), esc(r.host, h, sizeof(h)), r.port, r.lag);
+	head(b, "sluice_failover_primary_lost_total", "counter",
+	     "Times the primary of a read-write/primary entry was lost.");
+	out(b, "sluice_failover_primary_lost_total %llu\n", (unsigned long long)st.primary_lost);
+	head(b, "sluice_failover_new_primary_total", "counter",
+	     "Times a new primary (or the old one back) was found after a loss.");
+	out(b, "sluice_failover_new_primary_total %llu\n", (unsigned long long)st.new_primary);
+	head(b, "sluice_failover_released_transactions_total", "counter",
+	     "Held transactions released to a new primary.");
+	out(b, "sluice_failover_released_transactions_total %llu\n",
+	    (unsigned long long)st.released);
+	head(b, "sluice_failover_host_failures_total", "counter",
+	     "Server connections to hosts of multi-host entries that failed (each wakes the "
+	     "health checker).");
+	out(b, "sluice_failover_host_failures_total %llu\n", (unsigned long long)st.host_failures);
+	head(b, "sluice_failover_last_recovery_seconds", "gauge",
+	     "Primary lost to new primary found, the last time.");
+	out(b, "sluice_failover_last_recovery_seconds %.3f\n", st.last_recovery_s);
+}
+
 int metrics_render(struct worker *w, struct wbuf *b)
 {
 	struct list *it;
@@ -447,6 +496,7 @@ int metrics_render(struct worker *w, struct wbuf *b)
 	             p->stat_wait_us / 1e6);
 	tenants(w, b);
 	classes(w, b);
+	hosts(w, b);
 	struct metrics_hist *h = w->admin->hist;
 	hist(b, "sluice_transaction_duration_seconds",
 	     "Time a transaction held its server connection.", h->xact, h->xact_sum, h->xact_n);

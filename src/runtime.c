@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "health.h"
 #include "log.h"
 #include "notify.h"
 
@@ -52,6 +53,7 @@ static int reload_now(struct runtime *rt)
 	config_free(rt->cfg);
 	rt->cfg = a;
 	runtime_apply_logging(a, 0);
+	health_reconfigure(rt);
 	struct worker_msg *m = calloc(1, sizeof(*m));
 	if (!m) {
 		config_free(b);
@@ -164,6 +166,8 @@ int runtime_init(struct runtime *rt, const char *path, struct sluice_config *cfg
 	ev_async_start(rt->loop, &rt->admin_reload);
 	ev_async_init(&rt->worker_exited, worker_exited_cb);
 	ev_async_start(rt->loop, &rt->worker_exited);
+	if (health_init(rt) < 0)
+		return -1;
 	return 0;
 }
 
@@ -176,6 +180,7 @@ int runtime_run(struct runtime *rt)
 	notify_ready();
 	ev_run(rt->loop, 0);
 	notify_stopping(); /* also after an admin SHUTDOWN, which ends the loop from the worker */
+	health_free(rt);
 	worker_join(&rt->worker);
 	config_free(rt->cfg);
 	rt->cfg = NULL;

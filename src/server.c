@@ -21,6 +21,7 @@
 #include "authquery.h"
 #include "client.h"
 #include "failover.h"
+#include "hostsel.h"
 #include "listen.h"
 #include "log.h"
 #include "metrics.h"
@@ -33,11 +34,19 @@
 
 static const struct conn_ops server_ops;
 
+/* The host srv connects to: its pick among a multi-host entry's hosts (hostsel.c). */
+static const struct db_host *srv_host(const struct server *srv)
+{
+	const struct db_entry *e = &srv->pool->db->entry;
+	return &e->hosts[srv->host_idx < e->n_hosts ? srv->host_idx : 0];
+}
+
 void server_describe(const struct server *srv, char *buf, size_t len)
 {
 	const struct db_entry *e = &srv->pool->db->entry;
+	const struct db_host *h = srv_host(srv);
 	snprintf(buf, len, "S-%u: %s/%s@%s:%d", srv->id, e->name, srv->pool->server_user,
-	         e->host[0] ? e->host : "unix", e->port);
+	         h->host[0] ? h->host : "unix", h->port);
 }
 
 int server_is_clean(const struct server *srv)
@@ -173,6 +182,8 @@ static void login_failed_as(struct server *srv, const char *why, int transient)
 	struct pool *pool = srv->pool;
 	srv->c.w->stats.server_connect_failures++;
 	slog(srv, LOG_LVL_WARNING, "server login failed: %s", why);
+	if (transient)
+		hostsel_server_failed(srv, why, 1);
 	/* The name may point elsewhere now (failover by DNS): ask again at once. */
 	if (srv->dns && dns_refresh(&srv->c.w->dns, srv->dns->name))
 		slog(srv, LOG_LVL_LOG, "resolving \"%s\" again", srv->dns->name);
@@ -636,6 +647,7 @@ static void server_failed(struct conn *c, const char *reason)
 	}
 	if (!srv->client)
 		txn_note_idle_drop(srv, reason);
+	hostsel_server_failed(srv, reason, 0);
 	server_close(srv, reason);
 }
 
@@ -685,7 +697,7 @@ static void connect_done_cb(struct ev_loop *loop, ev_io *io, int revents)
 		return;
 	}
 	srv->connecting = 0;
-	const struct db_entry *e = &srv->pool->db->entry;
+	const struct db_host *e = srv_host(srv);
 	SSL_CTX *tctx = srv->c.w->access->tls.server_side;
 	if (tctx && e->host[0] && e->host[0] != '/') { /* never over Unix sockets */
 		int full = srv->c.w->cfg->server_tls_sslmode == TLS_MODE_VERIFY_FULL;
@@ -801,7 +813,7 @@ int server_addr_stale(const struct server *srv)
 
 static const char *server_host(const struct server *srv)
 {
-	return srv->pool->db->entry.host;
+	return srv_host(srv)->host;
 }
 
 /* Connect to srv->addr; on an immediate failure try the name's next address. */
@@ -817,7 +829,7 @@ static void connect_next(struct server *srv, const char *why)
 		srv->addr_idx++;
 		memcpy(&srv->addr, &srv->dns->addrs[srv->addr_idx], srv->dns->lens[srv->addr_idx]);
 		srv->addrlen = srv->dns->lens[srv->addr_idx];
-		set_port(&srv->addr, srv->pool->db->entry.port);
+		set_port(&srv->addr, srv_host(srv)->port);
 		char b[INET6_ADDRSTRLEN];
 		dns_addr_str(&srv->addr, b, sizeof(b));
 		slog(srv, LOG_LVL_WARNING, "%s (%s); trying the next address of \"%s\": %s", why, a,
@@ -833,7 +845,7 @@ static void dns_done(struct dns_waiter *wt, const struct dns_entry *e);
 /* Resolve (or take from the cache) srv's host, then connect. */
 static void resolve_and_connect(struct server *srv)
 {
-	const struct db_entry *de = &srv->pool->db->entry;
+	const struct db_host *de = srv_host(srv);
 	char err[256];
 	int rc = server_resolve(srv->c.w, de->host, de->port, &srv->dns_wait, &srv->dns, &srv->addr,
 	                        &srv->addrlen, err, sizeof(err));
@@ -889,11 +901,18 @@ static void connect_addr(struct server *srv)
 struct server *server_connect(struct pool *pool)
 {
 	struct worker *w = pool->w;
+	char why[512];
+	int host_idx = hostsel_pick(pool, why, sizeof(why));
+	if (host_idx < 0) { /* no host fits target_session_attrs now: hold, as for a refusal */
+		pool_connect_failed(pool, why, 1);
+		return NULL;
+	}
 	struct server *srv = calloc(1, sizeof(*srv));
 	if (!srv) {
 		pool_connect_failed(pool, "out of memory", 0);
 		return NULL;
 	}
+	srv->host_idx = host_idx;
 	conn_init(&srv->c, w, -1, &server_ops, 1); /* the socket comes with the address */
 	srv->pool = pool;
 	srv->id = ++w->next_server_id;

@@ -21,6 +21,7 @@
 #include "client.h"
 #include "drain.h"
 #include "gov_override.h"
+#include "hostsel.h"
 #include "log.h"
 #include "pool.h"
 #include "runtime.h"
@@ -323,6 +324,10 @@ static void inbox_cb(struct ev_loop *loop, ev_async *a, int revents)
 		case WMSG_RELOAD_FAILED:
 			admin_reloaded(w, m->gen, m->err);
 			break;
+		case WMSG_HOSTS:
+			hostsel_report(w, m->data); /* takes the report */
+			m->data = NULL;
+			break;
 		case WMSG_SHUTDOWN_SAFE:
 			if (!w->shutdown) {
 				log_info("safe shutdown: waiting for transactions to finish");
@@ -343,6 +348,7 @@ static void inbox_cb(struct ev_loop *loop, ev_async *a, int revents)
 			ev_break(loop, EVBREAK_ALL);
 			break;
 		}
+		free(m->data);
 		free(m);
 		m = next;
 	}
@@ -492,6 +498,7 @@ void worker_join(struct worker *w)
 	admin_free(w);
 	pool_free_all(w);
 	dns_free(&w->dns);
+	hostsel_free(w);
 	ps_reg_free(&w->ps_reg);
 	access_free(w);
 	free(w->cancel_tab);
@@ -503,6 +510,7 @@ void worker_join(struct worker *w)
 		struct worker_msg *m = w->inbox;
 		w->inbox = m->next;
 		config_free(m->cfg);
+		free(m->data);
 		free(m);
 	}
 }

@@ -267,7 +267,7 @@ static void usage(FILE *out)
 	fprintf(out,
 	        "sluicectl: control a running sluice through its admin socket.\n\n"
 	        "Usage: sluicectl [-s SOCKET] [--json] COMMAND...\n\n"
-	        "  show VIEW [NAME]                 pools, stats, clients, servers, tenants,\n"
+	        "  show VIEW [NAME]                 pools, stats, clients, servers, hosts, tenants,\n"
 	        "                                   classes, tenant NAME, class NAME, config, ...\n"
 	        "  set KEY=VALUE                    a reloadable setting\n"
 	        "  set tenant NAME KEY=VALUE...     a tenant's governor limit (runtime)\n"
