@@ -666,7 +666,11 @@ static void server_tls_done(struct conn *c, int ok, const char *err)
 	char msg[300];
 	if (ok < 0) {
 		snprintf(msg, sizeof(msg), "TLS connection to server failed: %s", err);
-		login_failed(srv, msg);
+		/* A reset or EOF during the handshake is a server going away (failover, restart):
+		 * hold like a refused connect. A certificate or protocol failure stays fatal. */
+		int gone = strstr(err, "reset") || strstr(err, "eof") || strstr(err, "EOF") ||
+		           strstr(err, "Broken pipe") || strstr(err, "timed out");
+		login_failed_as(srv, msg, gone);
 		return;
 	}
 	if (ok == 0 && c->w->cfg->server_tls_sslmode >= TLS_MODE_REQUIRE) {
