@@ -104,8 +104,6 @@ int conn_flush(struct conn *c)
 	/* Drained: give the memory back so an idle connection holds none. */
 	int had = c->out.data != NULL;
 	wb_free(&c->out);
-	if (had && c->ops->drained)
-		c->ops->drained(c);
 	if (ev_is_active(&c->wio))
 		ev_io_stop(c->w->loop, &c->wio);
 	if (c->blocked_src) {
@@ -113,6 +111,10 @@ int conn_flush(struct conn *c)
 		c->blocked_src = NULL;
 		conn_update_read(src);
 	}
+	/* Last: the callback may send again (held notifications), and a partial send arms the
+	 * write watcher, which must not be stopped after it. */
+	if (had && c->ops->drained && !c->closed)
+		c->ops->drained(c);
 	return 0;
 }
 

@@ -402,17 +402,25 @@ def listen_client_not_reading_is_disconnected():
     """A client that LISTENs and never reads is closed once more than max_notify_queue are
     waiting; the other listener of the channel keeps getting everything."""
     pg = harness.shared_pg()
-    p = harness.Pooler(pg, pool_mode='transaction', default_pool_size=2, max_notify_queue=300)
+    # Sizes: the lazy client's socket buffers (a few MB on loopback) plus 1000 queued messages
+    # are well under the 21 MB sent. The reading client drains in a thread from the start; its
+    # socket still fills now and then, which once stalled its held notifications for good (the
+    # write watcher was stopped after the drained callback re-armed it): all 3000 must arrive.
+    import threading
+    p = harness.Pooler(pg, pool_mode='transaction', default_pool_size=2, max_notify_queue=1000)
     lazy = p.raw()
     lazy.startup('app', 'appdb', 'apppw')
     lazy.query('LISTEN flood')
     good = p.connect(autocommit=True)
     good.cursor().execute('LISTEN flood')
+    got = []
+    reader = threading.Thread(target=_drain, args=(good, 3000, 90, got), daemon=True)
+    reader.start()
     n = p.connect(autocommit=True)
     n.cursor().execute("SELECT pg_notify('flood', g::text || repeat('x', 7000)) "
-                       "FROM generate_series(1, 1500) g")
-    got = _drain(good, 1500, 60)
-    eq(len(got), 1500, 'the reading client got everything')
+                       "FROM generate_series(1, 3000) g")
+    reader.join(95)
+    eq(len(got), 3000, 'the reading client got everything')
     # Its socket is full, so the FATAL may not fit in front of the close: the log says why.
     try:
         err = lazy.expect_error(30)
