@@ -60,7 +60,7 @@ def main():
         if r.returncode != 0:
             sys.exit('gate_odoo: sluice-bench init failed:\n' + r.stdout + r.stderr)
         common = dict(auth_type='trust', pool_mode='transaction', default_pool_size=20,
-                      max_client_conn=1000, userlist={'postgres': ''})
+                      max_client_conn=1000, admin_users='postgres', userlist={'postgres': ''})
         bouncer = benchenv.pooler(pg, True, **common)
         poolers.append(bouncer)
         sluice = benchenv.pooler(pg, False, extra_ini='%%include %s' % os.path.abspath(a.governance),

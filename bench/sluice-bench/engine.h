@@ -75,9 +75,10 @@ struct bench {
 	char server_version[64];
 	char target_id[256];     /* what identifies the target (pooler) when it says so */
 	char target_source[128]; /* how target_id was found */
-	char sluice_version[64]; /* TODO(admin console): SHOW VERSION once sluice has one */
-	char target_desc[512];   /* the connection parameters, without the password */
-	int probe_connections;   /* connections made to identify the target (not in the counts) */
+	char sluice_version[64]; /* the target's SHOW VERSION when it is sluice */
+	struct poolstats *ps_before, *ps_after; /* the pooler's SHOW STATS around the run */
+	char target_desc[512]; /* the connection parameters, without the password */
+	int probe_connections; /* connections made to identify the target (not in the counts) */
 	char *warnings[16];
 	int n_warnings;
 };

@@ -10,6 +10,7 @@
  */
 #include "init.h"
 #include "report.h"
+#include "poolstats.h"
 
 #include "config.h"
 
@@ -107,9 +108,8 @@ static int mkdir_p(const char *dir)
 
 /* What the target is. PostgreSQL reports server_version at login (through a pooler too, as the
  * backend's), which costs no transaction. A pooler is identified by its admin console when it
- * answers SHOW VERSION there (PgBouncer does for admin_users/stats_users).
- * TODO(admin console): sluice has no admin console yet; once it answers SHOW VERSION (or reports
- * a sluice_version ParameterStatus at login), fill b->sluice_version from it here. */
+ * answers SHOW VERSION there (sluice and PgBouncer do for admin_users/stats_users); a
+ * sluice_version ParameterStatus at login is taken too, should a build send one. */
 static int identify_target(struct bench *b, const struct run_opts *o)
 {
 	const struct workload *w = &b->sc->w[0];
@@ -144,7 +144,7 @@ static int identify_target(struct bench *b, const struct run_opts *o)
 	}
 	v = PQparameterStatus(c, "server_version");
 	snprintf(b->server_version, sizeof(b->server_version), "%s", v ? v : "");
-	v = PQparameterStatus(c, "sluice_version"); /* not sent yet: see the TODO above */
+	v = PQparameterStatus(c, "sluice_version");
 	if (v) {
 		snprintf(b->sluice_version, sizeof(b->sluice_version), "%s", v);
 		snprintf(b->target_id, sizeof(b->target_id), "sluice %s", v);
@@ -167,6 +167,10 @@ static int identify_target(struct bench *b, const struct run_opts *o)
 			snprintf(b->target_id, sizeof(b->target_id), "%s", PQgetvalue(r, 0, 0));
 			snprintf(b->target_source, sizeof(b->target_source),
 			         "SHOW VERSION on the admin console (database pgbouncer)");
+			const char *id = PQgetvalue(r, 0, 0);
+			if (!strncmp(id, "sluice ", 7))
+				snprintf(b->sluice_version, sizeof(b->sluice_version), "%s",
+				         id + 7);
 		}
 		PQclear(r);
 	}
@@ -242,7 +246,15 @@ static int cmd_run(struct bench *b, struct run_opts *o)
 		return 1;
 	gmtime_r(&now, &tm);
 	strftime(b->started_at, sizeof(b->started_at), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	if (run_bench(b) == 0) {
+	struct poolstats before, after;
+	poolstats_read(b, o, &before);
+	int ran = run_bench(b) == 0;
+	if (ran) {
+		poolstats_read(b, o, &after);
+		b->ps_before = &before;
+		b->ps_after = &after;
+	}
+	if (ran) {
 		check_run(b);
 		if (run_write_ledgers(b, o->out_dir) == 0 && report_write(b, o->out_dir) == 0) {
 			print_summary(b);

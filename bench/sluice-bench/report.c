@@ -11,6 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "poolstats.h"
+
 static void json_str(FILE *f, const char *s)
 {
 	fputc('"', f);
@@ -124,6 +126,14 @@ static void json_workload(FILE *f, const struct bench *b, int i)
 	fprintf(f, ",\n      \"retries\": %llu, \"retries_by_sqlstate\": ",
 	        (unsigned long long)s->retries);
 	json_codes(f, s->retried);
+	double qw_ms = b->ps_before && b->ps_after
+	                   ? poolstats_wait_ms(b->ps_before, b->ps_after, w->database, NULL)
+	                   : -1;
+	fputs(",\n      \"queue_wait_ms\": ", f);
+	if (qw_ms < 0)
+		fputs("null", f);
+	else
+		json_num(f, qw_ms);
 	fprintf(f, ",\n      \"warmup_committed\": %llu, \"warmup_failed\": %llu",
 	        (unsigned long long)b->warmup[i].committed,
 	        (unsigned long long)b->warmup[i].failed);
@@ -209,6 +219,19 @@ static void md_codes(FILE *f, const struct code_count *t)
 		fprintf(f, "%s%s: %llu", i ? ", " : "", t[i].code, (unsigned long long)t[i].n);
 }
 
+/* The pooler's mean queue wait for database db, for the Markdown report. */
+static const char *qwait_str(const struct bench *b, const char *db, char *buf, size_t len)
+{
+	uint64_t x = 0;
+	double v =
+	    b->ps_before && b->ps_after ? poolstats_wait_ms(b->ps_before, b->ps_after, db, &x) : -1;
+	if (v < 0)
+		snprintf(buf, len, "n/a");
+	else
+		snprintf(buf, len, "%.2f ms", v);
+	return buf;
+}
+
 static int write_md(struct bench *b, const char *path, int plots)
 {
 	const struct scenario *sc = b->sc;
@@ -234,27 +257,37 @@ static int write_md(struct bench *b, const char *path, int plots)
 	for (int i = 0; i < sc->n_w; i++) {
 		const struct workload *w = &sc->w[i];
 		const struct wstats *s = &b->total[i];
-		char offered[32];
+		char offered[32], qw[32];
 		if (w->rate > 0)
 			snprintf(offered, sizeof(offered), "%.1f", w->rate);
 		else
 			snprintf(offered, sizeof(offered), "closed");
 		fprintf(f,
 		        "| %s | %s | %s | %d | %s | %.1f | %llu | %.2f | %.2f | %.2f | %.2f | %llu "
-		        "| %llu | n/a |\n",
+		        "| %llu | %s |\n",
 		        w->name, w->database, w->rate > 0 ? "open" : "closed", w->clients, offered,
 		        tps_of(b, s->committed), (unsigned long long)s->committed,
 		        ms(hist_percentile(&s->lat, 50)), ms(hist_percentile(&s->lat, 95)),
 		        ms(hist_percentile(&s->lat, 99)), s->lat.count ? ms(s->lat.max) : 0,
-		        (unsigned long long)s->failed, (unsigned long long)s->retries);
+		        (unsigned long long)s->failed, (unsigned long long)s->retries,
+		        qwait_str(b, w->database, qw, sizeof(qw)));
 	}
-	fputs("\nQueue wait as sluice reports it needs sluice's admin console (`SHOW POOLS`), "
-	      "which does "
-	      "not exist yet: n/a.\n",
-	      f);
+	if (b->ps_before && b->ps_before->ok)
+		fputs(
+		    "\nQueue wait: the pooler's own figure, `total_wait_time / total_xact_count` "
+		    "of its `SHOW STATS` for the workload's database between the start and the end "
+		    "of the run (warmup included; shared by the workloads of one database).\n",
+		    f);
+	else
+		fputs(
+		    "\nQueue wait: n/a, the target has no admin console that answers `SHOW STATS` "
+		    "for this user (PostgreSQL itself, or a pooler without admin_users/stats_users "
+		    "for it).\n",
+		    f);
 	for (int i = 0; i < sc->n_w; i++) {
 		const struct workload *w = &sc->w[i];
 		const struct wstats *s = &b->total[i];
+		char qw[32];
 		fprintf(f, "\n## %s\n\n| figure | value |\n|---|---|\n", w->name);
 		fprintf(f, "| application_name | %s |\n| protocol | %s |\n",
 		        w->application_name ? w->application_name : "",
@@ -283,9 +316,8 @@ static int write_md(struct bench *b, const char *path, int plots)
 			        "| starts late with a free client (bench behind) | %llu, worst "
 			        "%.1f ms |\n",
 			        (unsigned long long)s->late, s->max_lag * 1000);
-		/* TODO(admin console): SHOW POOLS' maxwait / the governor's queue wait per tenant
-		 */
-		fputs("| queue wait as sluice reports it | n/a (no admin console yet) |\n", f);
+		fprintf(f, "| queue wait as the pooler reports it (database %s) | %s |\n",
+		        w->database, qwait_str(b, w->database, qw, sizeof(qw)));
 		if (s->abandoned)
 			fprintf(f, "| abandoned at the drain timeout | %llu |\n",
 			        (unsigned long long)s->abandoned);
