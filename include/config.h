@@ -147,6 +147,9 @@ struct sluice_config {
 	double failover_hold_timeout;
 	char *failover_sqlstate;
 	double health_check_period, health_check_timeout, max_replica_lag;
+	int server_connect_rate;    /* new server connections per second per host; 0: unlimited */
+	int server_lifetime_jitter; /* percent of server_lifetime drawn off per connection */
+	int max_host_connections;   /* server connections to one host:port; 0: unlimited */
 	double dns_max_ttl, dns_nxdomain_ttl, dns_timeout, dns_zone_check_period;
 	char *ignore_startup_parameters; /* comma-separated list */
 	int max_packet_size;

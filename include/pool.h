@@ -126,6 +126,9 @@ void pool_release_server(struct client *cl);
 void pool_unwait(struct client *cl);
 /* Open a server connection for pool if the limits allow; returns 1 if one was started. */
 int pool_launch(struct pool *pool, int allow_reserve);
+/* Open server connections for pool's waiters now (a host became usable, or has room or a connect
+ * token again), as many as they need and the limits allow. */
+void pool_kick(struct pool *pool);
 /* A server login failed: fail waiters if nothing else can serve them, or — transient failures
  * (unreachable, restarting) with failover_hold_timeout > 0 — hold them while sluice retries every
  * health_check_period. */

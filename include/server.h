@@ -50,7 +50,9 @@ struct server {
 	const struct dns_entry *dns;
 	uint32_t dns_gen;
 	int addr_idx;
-	int host_idx; /* which host of a multi-host entry (hostsel.h); 0 otherwise */
+	int host_idx;            /* which host of a multi-host entry (hostsel.h); 0 otherwise */
+	struct hostcap *hostcap; /* its host's ceiling and connect rate (hostcap.h) */
+	double life_factor;      /* its share of server_lifetime (server_lifetime_jitter) */
 	socklen_t addrlen;
 	struct sockaddr_storage addr;
 };

@@ -20,6 +20,7 @@ struct client;
 struct admin_state;
 struct access_state;
 struct hostsel;
+struct hostcap_state;
 
 #define MAX_LISTENERS 16
 
@@ -102,12 +103,13 @@ struct worker {
 	int n_cancels;                            /* cancel requests being forwarded */
 	uint32_t next_client_id, next_server_id;
 	struct worker_stats stats;
-	struct gov_state gov;        /* tenants, classes, rate-delay timer */
-	struct ps_registry ps_reg;   /* protocol-level prepared statements by body (pscache.h) */
-	struct admin_state *admin;   /* console, admin socket, HTTP, runtime overrides */
-	struct access_state *access; /* TLS contexts, HBA rules, auth_query (access.h) */
-	struct dns_cache dns;        /* asynchronous resolver and host name cache (dns.h) */
-	struct hostsel *hostsel;     /* host roles from the health checker (hostsel.h) */
+	struct gov_state gov;          /* tenants, classes, rate-delay timer */
+	struct ps_registry ps_reg;     /* protocol-level prepared statements by body (pscache.h) */
+	struct admin_state *admin;     /* console, admin socket, HTTP, runtime overrides */
+	struct access_state *access;   /* TLS contexts, HBA rules, auth_query (access.h) */
+	struct dns_cache dns;          /* asynchronous resolver and host name cache (dns.h) */
+	struct hostsel *hostsel;       /* host roles from the health checker (hostsel.h) */
+	struct hostcap_state *hostcap; /* per-host ceiling and connect rate (hostcap.h) */
 };
 
 /* Shutdown modes started from the admin console/socket (same as the signals, plus waiting for

@@ -203,6 +203,20 @@ static const struct key_def keys[] = {
      NULL,
      "Close an unused server connection once it has been connected this long; 0: use each "
      "server connection for one client only."},
+    {"server_lifetime_jitter", KT_INT, OFF(server_lifetime_jitter), "10", 0, 100, 1, G_SERVER, NULL,
+     NULL,
+     "Percent: each server connection's lifetime is server_lifetime minus a random part of up "
+     "to this much of it, so connections opened together (after a restart or failover) are not "
+     "all closed and reopened at the same moment."},
+    {"server_connect_rate", KT_INT, OFF(server_connect_rate), "200", 0, INT_MAX, 1, G_SERVER, NULL,
+     NULL,
+     "New server connections per second to one host (across all pools; bursts of a quarter "
+     "second's worth); transactions wait in their queue meanwhile. 200 ramps 1,000 connections "
+     "after a failover in about 5 s. 0: unlimited."},
+    {"max_host_connections", KT_INT, OFF(max_host_connections), "0", 0, INT_MAX, 1, G_POOL, NULL,
+     NULL,
+     "Most server connections to one host:port across all databases and users, to stay under "
+     "the server's max_connections; pools at a full host take turns. 0: unlimited."},
     {"server_idle_timeout", KT_DURATION, OFF(server_idle_timeout), "600", 0, DUR_MAX, 1, G_SERVER,
      NULL, NULL, "Close a server connection left unused this long; 0: never."},
     {"server_connect_timeout", KT_DURATION, OFF(server_connect_timeout), "15", 0, DUR_MAX, 1,

@@ -77,7 +77,8 @@ static struct hs_db *get_db(struct hostsel *hs, const char *name)
 
 static int suspect(const struct hostsel *hs, int k)
 {
-	return hs->hh[k].suspect_since > 0 && hs->hh[k].suspect_since >= hs->rep->h[k].probe_started;
+	return hs->hh[k].suspect_since > 0 &&
+	       hs->hh[k].suspect_since >= hs->rep->h[k].probe_started;
 }
 
 enum { H_UNKNOWN, H_UP, H_DOWN };
@@ -117,9 +118,8 @@ static int pick(struct hostsel *hs, const struct db_entry *e, const char *db, in
 {
 	int tsa = e->target_session_attrs, n = e->n_hosts;
 	struct hs_db *d = hs ? get_db(hs, db) : NULL;
-	unsigned start = d && (tsa == TSA_ANY || tsa == TSA_STANDBY || tsa == TSA_PREFER_STANDBY)
-	                     ? d->rr
-	                     : 0;
+	unsigned start =
+	    d && (tsa == TSA_ANY || tsa == TSA_STANDBY || tsa == TSA_PREFER_STANDBY) ? d->rr : 0;
 	for (int pass = 0; pass < 2; pass++) {
 		int want = pass == 0 ? tsa : TSA_ANY; /* prefer-standby falls back to any host */
 		if (pass == 1 && tsa != TSA_PREFER_STANDBY)
@@ -146,8 +146,9 @@ static int pick(struct hostsel *hs, const struct db_entry *e, const char *db, in
 		int i = d ? (int)(d->rr++ % (unsigned)n) : 0;
 		return i;
 	}
-	size_t o = (size_t)snprintf(why, len, "no host of \"%s\" is usable for target_session_attrs=%s:",
-	                            db, config_tsa_name(tsa));
+	size_t o = (size_t)snprintf(why, len,
+	                            "no host of \"%s\" is usable for target_session_attrs=%s:", db,
+	                            config_tsa_name(tsa));
 	for (int i = 0; i < n && o < len; i++) {
 		int k = find_host(hs, db, i);
 		const struct host_info *h = &hs->rep->h[k];
@@ -254,16 +255,10 @@ static void relaunch(struct worker *w, const char *db)
 	list_for_each(it, &w->pools)
 	{
 		struct pool *p = list_entry(it, struct pool, node);
-		if (strcmp(entry_name(p->db), db) || p->db->removed)
+		if (strcmp(entry_name(p->db), db))
 			continue;
-		if (!p->n_waiting && list_empty(&p->welcome_waiters))
-			continue;
-		p->last_connect_failure = 0;
-		if (!list_empty(&p->welcome_waiters) && !p->n_servers[SL_LOGIN])
-			pool_launch(p, 1);
-		while (p->n_servers[SL_LOGIN] + p->n_servers[SL_TESTING] < p->n_waiting &&
-		       pool_launch(p, 0))
-			;
+		p->last_connect_failure = 0; /* a usable host now: no back-off */
+		pool_kick(p);
 	}
 }
 
@@ -285,8 +280,9 @@ static void db_update(struct worker *w, struct hs_db *d)
 		if (k >= 0) {
 			const struct host_info *h = &hs->rep->h[k];
 			const char *why = judge(hs, k) == H_DOWN ? h->last_error
-			                  : h->role == HOST_ROLE_STANDBY ? "it is in recovery now"
-			                                                 : "its role is unknown now";
+			                  : h->role == HOST_ROLE_STANDBY
+			                      ? "it is in recovery now"
+			                      : "its role is unknown now";
 			if (primary)
 				primary_lost(w, d, h, why[0] ? why : "down");
 			else
@@ -367,7 +363,8 @@ int hostsel_row(struct worker *w, int i, struct hostsel_row *row)
 	const struct db_entry *e = config_find_db(w->cfg, h->db);
 	row->tsa = e ? config_tsa_name(e->target_session_attrs) : "";
 	char why[8];
-	row->selected = e && e->n_hosts > h->idx && pick(hs, e, h->db, 0, why, sizeof(why)) == h->idx;
+	row->selected =
+	    e && e->n_hosts > h->idx && pick(hs, e, h->db, 0, why, sizeof(why)) == h->idx;
 	struct list *it, *s;
 	list_for_each(it, &w->pools)
 	{

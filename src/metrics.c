@@ -1,9 +1,6 @@
 /* Prometheus exposition of sluice's counters (see include/metrics.h and docs/metrics.md). */
 #include "metrics.h"
 
-#include "health.h"
-#include "hostsel.h"
-
 #include <dirent.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,6 +13,7 @@
 #include "gov.h"
 #include "governor.h"
 #include "health.h"
+#include "hostcap.h"
 #include "hostsel.h"
 #include "pool.h"
 #include "worker.h"
@@ -363,8 +361,9 @@ static void hosts(struct worker *w, struct wbuf *b)
 		out(b, "sluice_host_up{database=\"%s\",host=\"%s\",port=\"%d\"} %d\n",
 		    esc(r.db, d, sizeof(d)), esc(r.host, h, sizeof(h)), r.port,
 		    r.state == HOST_UP || r.state == HOST_LAGGING);
-	head(b, "sluice_host_role", "gauge",
-	     "1 for the host's role as the health checker last saw it (primary, standby, unknown).");
+	head(
+	    b, "sluice_host_role", "gauge",
+	    "1 for the host's role as the health checker last saw it (primary, standby, unknown).");
 	for (int i = 0; hostsel_row(w, i, &r) == 0; i++)
 		out(b, "sluice_host_role{database=\"%s\",host=\"%s\",port=\"%d\",role=\"%s\"} 1\n",
 		    esc(r.db, d, sizeof(d)), esc(r.host, h, sizeof(h)), r.port,
@@ -373,9 +372,26 @@ static void hosts(struct worker *w, struct wbuf *b)
 	for (int i = 0; hostsel_row(w, i, &r) == 0; i++)
 		if (r.role == HOST_ROLE_STANDBY)
 			out(b,
-			    "sluice_host_replica_lag_seconds{database=\"%s\",host=\"%s\",port=\"%d\"} "
+			    "sluice_host_replica_lag_seconds{database=\"%s\",host=\"%s\",port=\"%"
+			    "d\"} "
 			    "%.3f\n",
 			    esc(r.db, d, sizeof(d)), esc(r.host, h, sizeof(h)), r.port, r.lag);
+	struct hostcap_row hr;
+	head(b, "sluice_host_server_connections", "gauge",
+	     "Server connections open or opening to the host (max_host_connections counts these).");
+	for (int i = 0; hostcap_row(w, i, &hr) == 0; i++)
+		out(b, "sluice_host_server_connections{host=\"%s\",port=\"%d\"} %d\n",
+		    esc(hr.host, h, sizeof(h)), hr.port, hr.servers);
+	head(b, "sluice_host_connects_delayed_total", "counter",
+	     "New server connections put off by server_connect_rate.");
+	for (int i = 0; hostcap_row(w, i, &hr) == 0; i++)
+		out(b, "sluice_host_connects_delayed_total{host=\"%s\",port=\"%d\"} %llu\n",
+		    esc(hr.host, h, sizeof(h)), hr.port, (unsigned long long)hr.delayed);
+	head(b, "sluice_host_connects_capped_total", "counter",
+	     "New server connections refused at max_host_connections (the transaction waited).");
+	for (int i = 0; hostcap_row(w, i, &hr) == 0; i++)
+		out(b, "sluice_host_connects_capped_total{host=\"%s\",port=\"%d\"} %llu\n",
+		    esc(hr.host, h, sizeof(h)), hr.port, (unsigned long long)hr.capped);
 	head(b, "sluice_failover_primary_lost_total", "counter",
 	     "Times the primary of a read-write/primary entry was lost.");
 	out(b, "sluice_failover_primary_lost_total %llu\n", (unsigned long long)st.primary_lost);

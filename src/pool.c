@@ -8,6 +8,7 @@
 
 #include "admin.h"
 #include "client.h"
+#include "hostcap.h"
 #include "listen.h"
 #include "log.h"
 #include "metrics.h"
@@ -244,6 +245,17 @@ int pool_launch(struct pool *pool, int allow_reserve)
 	return server_connect(pool) != NULL;
 }
 
+void pool_kick(struct pool *p)
+{
+	if (p->db->removed || (!p->n_waiting && list_empty(&p->welcome_waiters)))
+		return;
+	if (!list_empty(&p->welcome_waiters) && !p->n_servers[SL_LOGIN])
+		pool_launch(p, 1);
+	while (p->n_servers[SL_LOGIN] + p->n_servers[SL_TESTING] < p->n_waiting &&
+	       pool_launch(p, 0))
+		;
+}
+
 void pool_unwait(struct client *cl)
 {
 	if (cl->state == CL_WAITING) {
@@ -382,6 +394,11 @@ void pool_server_ready(struct server *srv)
 		pool_launch(peer, !list_empty(&peer->welcome_waiters));
 		return;
 	}
+	if ((peer = hostcap_starving(srv))) {
+		server_close(srv, "evicted for max_host_connections");
+		pool_launch(peer, !list_empty(&peer->welcome_waiters));
+		return;
+	}
 	pool_server_move(srv, SL_IDLE);
 }
 
@@ -403,9 +420,10 @@ void pool_release_server(struct client *cl)
 			pool_launch(pool, 0);
 		return;
 	}
-	if (worker_now(w) - srv->connect_time >= cfg->server_lifetime || /* 0: use once */
-	    srv->connect_time < pool->db->reconnect_at ||                /* admin RECONNECT */
-	    server_addr_stale(srv)) {                                    /* the name moved */
+	if (worker_now(w) - srv->connect_time >=
+	        cfg->server_lifetime * srv->life_factor || /* 0: once */
+	    srv->connect_time < pool->db->reconnect_at ||  /* admin RECONNECT */
+	    server_addr_stale(srv)) {                      /* the name moved */
 		server_close(srv, srv->connect_time < pool->db->reconnect_at ? "RECONNECT command"
 		                  : server_addr_stale(srv)
 		                      ? "host name now resolves to another address"
@@ -557,7 +575,7 @@ static void janitor_pool(struct pool *pool)
 	list_for_each_safe(it, n, &pool->servers[SL_IDLE])
 	{
 		struct server *srv = list_entry(it, struct server, node);
-		if (now - srv->connect_time >= cfg->server_lifetime)
+		if (now - srv->connect_time >= cfg->server_lifetime * srv->life_factor)
 			server_close(srv, "server lifetime over");
 		else if (server_addr_stale(srv))
 			server_close(srv, "host name now resolves to another address");

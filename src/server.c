@@ -21,6 +21,7 @@
 #include "authquery.h"
 #include "client.h"
 #include "failover.h"
+#include "hostcap.h"
 #include "hostsel.h"
 #include "listen.h"
 #include "log.h"
@@ -86,6 +87,7 @@ void server_close(struct server *srv, const char *reason)
 	pool->n_servers[srv->list]--;
 	pool->db->server_count--;
 	pool->user->server_count--;
+	hostcap_closed(w, srv->hostcap);
 	struct client *cl = srv->client;
 	struct failover_loss fl;
 	if (cl)
@@ -911,12 +913,19 @@ struct server *server_connect(struct pool *pool)
 		pool_connect_failed(pool, why, 1);
 		return NULL;
 	}
+	const struct db_host *dh = &pool->db->entry.hosts[host_idx];
+	struct hostcap *hc;
+	if (!hostcap_admit(pool, dh->host, dh->port, &hc))
+		return NULL; /* the host is full or at its connect rate: the waiters stay queued */
 	struct server *srv = calloc(1, sizeof(*srv));
 	if (!srv) {
 		pool_connect_failed(pool, "out of memory", 0);
 		return NULL;
 	}
 	srv->host_idx = host_idx;
+	srv->hostcap = hc;
+	hostcap_opened(hc);
+	srv->life_factor = hostcap_lifetime_factor(w->cfg->server_lifetime_jitter / 100.0);
 	conn_init(&srv->c, w, -1, &server_ops, 1); /* the socket comes with the address */
 	srv->pool = pool;
 	srv->id = ++w->next_server_id;

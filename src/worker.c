@@ -21,6 +21,7 @@
 #include "client.h"
 #include "drain.h"
 #include "gov_override.h"
+#include "hostcap.h"
 #include "hostsel.h"
 #include "log.h"
 #include "pool.h"
@@ -499,6 +500,7 @@ void worker_join(struct worker *w)
 	pool_free_all(w);
 	dns_free(&w->dns);
 	hostsel_free(w);
+	hostcap_free(w);
 	ps_reg_free(&w->ps_reg);
 	access_free(w);
 	free(w->cancel_tab);
