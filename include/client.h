@@ -80,6 +80,9 @@ const char *client_login_user(const struct client *cl);
 struct client *cancel_lookup(struct worker *w, uint32_t pid, uint32_t key);
 /* Forward a cancel request for cl to the server running its query (no-op if none). */
 void cancel_forward(struct client *cl);
+/* A CancelRequest(pid, key) arrived: pass it to the peer whose id the pid carries (peers.h), or
+ * forward it for the local client holding the key; anything else is dropped. */
+void cancel_request(struct worker *w, uint32_t pid, uint32_t key);
 /* Register/unregister cl's cancel key. */
 void cancel_register(struct worker *w, struct client *cl);
 void cancel_unregister(struct worker *w, struct client *cl);

@@ -147,6 +147,9 @@ struct sluice_config {
 	double failover_hold_timeout;
 	char *failover_sqlstate;
 	double health_check_period, health_check_timeout, max_replica_lag;
+	int peer_id;              /* cancel peering: this process's id (0: off); peers.h */
+	struct peer_entry *peers; /* the [peers] section */
+	int n_peers;
 	int server_connect_rate;    /* new server connections per second per host; 0: unlimited */
 	int server_lifetime_jitter; /* percent of server_lifetime drawn off per connection */
 	int max_host_connections;   /* server connections to one host:port; 0: unlimited */

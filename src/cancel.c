@@ -9,8 +9,11 @@
 
 #include "client.h"
 #include "log.h"
+#include "peers.h"
 #include "server.h"
 #include "worker.h"
+
+#define CANCELS_IN_FLIGHT_MAX 1024
 
 struct cancel_req {
 	ev_io io;
@@ -31,7 +34,8 @@ void cancel_register(struct worker *w, struct client *cl)
 	uint32_t k[2];
 	do {
 		RAND_bytes((unsigned char *)k, sizeof(k));
-		k[0] &= 0x7fffffff; /* a positive "pid", as clients print it */
+		/* a positive "pid", as clients print it, carrying the peer id when peering is on */
+		k[0] = peers_make_pid(w->cfg->peer_id, k[0]);
 	} while (cancel_lookup(w, k[0], k[1]));
 	cl->cancel_pid = k[0];
 	cl->cancel_key = k[1];
@@ -92,33 +96,29 @@ static void cancel_timeout_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	cancel_done(t->data);
 }
 
-void cancel_forward(struct client *cl)
+/* Send CancelRequest(pid, key) to addr on a new non-blocking connection (the loop waits for
+ * the connect, bounded by a timer); 0, or -1 when it could not even start. */
+static int cancel_send(struct worker *w, const struct sockaddr_storage *addr, socklen_t addrlen,
+                       uint32_t pid, uint32_t key)
 {
-	struct server *srv = cl->server;
-	struct worker *w = cl->c.w;
-	if (!srv || !srv->logged_in) {
-		clog(cl, LOG_LVL_DEBUG, "cancel request ignored: no query running");
-		return;
-	}
-	/* The address the server connection was made to: a host name may point elsewhere now. */
-	int fd = socket(srv->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd = socket(addr->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return;
-	if (connect(fd, (struct sockaddr *)&srv->addr, srv->addrlen) < 0 && errno != EINPROGRESS) {
+		return -1;
+	if (connect(fd, (const struct sockaddr *)addr, addrlen) < 0 && errno != EINPROGRESS) {
 		close(fd);
-		return;
+		return -1;
 	}
 	struct cancel_req *req = calloc(1, sizeof(*req));
 	if (!req) {
 		close(fd);
-		return;
+		return -1;
 	}
 	req->w = w;
 	req->fd = fd;
 	pg_put_u32(req->pkt, 16);
 	pg_put_u32(req->pkt + 4, PROTO_CANCEL);
-	pg_put_u32(req->pkt + 8, srv->be_pid);
-	pg_put_u32(req->pkt + 12, srv->be_key);
+	pg_put_u32(req->pkt + 8, pid);
+	pg_put_u32(req->pkt + 12, key);
 	ev_io_init(&req->io, cancel_io_cb, fd, EV_WRITE);
 	req->io.data = req;
 	ev_timer_init(&req->timer, cancel_timeout_cb, 10.0, 0);
@@ -126,5 +126,52 @@ void cancel_forward(struct client *cl)
 	ev_io_start(w->loop, &req->io);
 	ev_timer_start(w->loop, &req->timer);
 	w->n_cancels++;
+	return 0;
+}
+
+void cancel_forward(struct client *cl)
+{
+	struct server *srv = cl->server;
+	if (!srv || !srv->logged_in) {
+		clog(cl, LOG_LVL_DEBUG, "cancel request ignored: no query running");
+		return;
+	}
+	/* The address the server connection was made to: a host name may point elsewhere now. */
+	if (cancel_send(cl->c.w, &srv->addr, srv->addrlen, srv->be_pid, srv->be_key) < 0) {
+		clog(cl, LOG_LVL_WARNING, "cancel request could not be forwarded: %s",
+		     strerror(errno));
+		return;
+	}
 	clog(cl, LOG_LVL_LOG, "forwarding cancel request to %u", srv->id);
+}
+
+void cancel_request(struct worker *w, uint32_t pid, uint32_t key)
+{
+	int owner = peers_pid_owner(w->cfg->peer_id, pid);
+	if (owner && owner != w->cfg->peer_id) {
+		const struct peer_entry *p = peers_find(w->cfg, owner);
+		if (!p) {
+			log_warn("cancel request for peer %d dropped: no such peer in [peers]",
+			         owner);
+			return;
+		}
+		/* A [peers] address that leads back here would pass the same cancel around for
+		 * ever: bound what is in flight. */
+		if (w->n_cancels >= CANCELS_IN_FLIGHT_MAX) {
+			log_warn("cancel request for peer %d dropped: %d cancel requests in flight "
+			         "(does a [peers] address lead back to this process?)",
+			         owner, w->n_cancels);
+			return;
+		}
+		if (cancel_send(w, &p->addr, p->addrlen, pid, key) < 0)
+			log_warn("cancel request for peer %d could not be passed to %s:%d: %s",
+			         owner, p->host, p->port, strerror(errno));
+		else
+			log_info("cancel request passed to peer %d (%s:%d)", owner, p->host,
+			         p->port);
+		return;
+	}
+	struct client *target = cancel_lookup(w, pid, key);
+	if (target)
+		cancel_forward(target);
 }

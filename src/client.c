@@ -563,10 +563,8 @@ static enum pkt_action handle_startup(struct client *cl, const uint8_t *p, uint3
 		return cl->c.closed ? PKT_GONE : PKT_HANDLED;
 	}
 	if (code == PROTO_CANCEL) {
-		struct client *target =
-		    total == 16 ? cancel_lookup(w, pg_get_u32(p + 8), pg_get_u32(p + 12)) : NULL;
-		if (target)
-			cancel_forward(target);
+		if (total == 16)
+			cancel_request(w, pg_get_u32(p + 8), pg_get_u32(p + 12));
 		/* A cancel connection gets no answer, as with PostgreSQL. */
 		w->n_clients--;
 		list_del(&cl->node);

@@ -3,6 +3,7 @@
  * raw, then loads auth_file (userlist.c) and validates the result. */
 #include "config_int.h"
 #include "governor.h"
+#include "peers.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -209,8 +210,8 @@ static int add_user(struct loader *ld, const char *name, const char *value, cons
 
 static int known_extra_section(const char *name)
 {
-	return strcasecmp(name, "tenant_defaults") == 0 || strncasecmp(name, "tenant.", 7) == 0 ||
-	       strncasecmp(name, "class.", 6) == 0;
+	return strcasecmp(name, "peers") == 0 || strcasecmp(name, "tenant_defaults") == 0 ||
+	       strncasecmp(name, "tenant.", 7) == 0 || strncasecmp(name, "class.", 6) == 0;
 }
 
 static int enter_section(struct loader *ld, const char *name, const char *file, int line)
@@ -589,9 +590,12 @@ int config_load(const char *path, struct sluice_config **out, char *err, size_t 
 	}
 	if (read_file(&ld, path, NULL, 0) < 0 || finish(&ld, path) < 0)
 		goto out;
+	if (peers_load(cfg, err, errlen) < 0)
+		goto out;
 	int governed = 0;
 	for (int i = 0; i < cfg->n_extra; i++)
-		governed |= known_extra_section(cfg->extra_sections[i].name);
+		governed |= known_extra_section(cfg->extra_sections[i].name) &&
+		            strcasecmp(cfg->extra_sections[i].name, "peers");
 	if (governed) {
 		cfg->gov = calloc(1, sizeof(*cfg->gov));
 		if (!cfg->gov) {
@@ -639,6 +643,7 @@ void config_free(struct sluice_config *cfg)
 		free(sec->file);
 	}
 	free(cfg->extra_sections);
+	free(cfg->peers);
 	free(cfg);
 }
 

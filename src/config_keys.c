@@ -70,6 +70,10 @@ static const struct key_def keys[] = {
      "Permission bits of the Unix-domain socket (octal)."},
     {"listen_backlog", KT_INT, OFF(listen_backlog), "128", 1, 65535, 0, G_LISTEN, NULL, NULL,
      "Backlog passed to listen(2); the kernel caps it at net.core.somaxconn."},
+    {"peer_id", KT_INT, OFF(peer_id), "0", 0, 16383, 0, G_LISTEN, NULL, NULL,
+     "This process's id for cancel peering (PgBouncer's key): it goes into every cancel key "
+     "sluice hands out, and a cancel request carrying another id listed in [peers] is passed "
+     "to that peer. 0: peering off. Needs a restart."},
     {"so_reuseport", KT_BOOL, OFF(so_reuseport), "0", 0, 0, 0, G_LISTEN, NULL, NULL,
      "Set SO_REUSEPORT on TCP listeners so that several processes can listen on the same "
      "address. For a restart without refused connections sluice does more: a starting process "

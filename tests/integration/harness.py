@@ -1034,6 +1034,14 @@ class RawClient:
         self.sock.close()
 
 
+def wait_sleep_running(pg, app):
+    """Wait until a pg_sleep of the client with this application_name runs on the server."""
+    wait_for(lambda: pg.scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s"
+                               " AND state = 'active' AND query LIKE '%%pg_sleep%%'",
+                               args=(app,)),
+             timeout=15, what='the query to run on the server')
+
+
 def send_cancel(host, port, pid, secret):
     s = socket.create_connection((host, port), timeout=10)
     try:

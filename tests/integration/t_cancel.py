@@ -16,11 +16,7 @@ import harness  # noqa: E402
 from harness import check_sqlstate, eq, test  # noqa: E402
 
 
-def wait_running(pg, app):
-    harness.wait_for(lambda: pg.scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s"
-                                       " AND state = 'active' AND query LIKE '%%pg_sleep%%'",
-                                       args=(app,)),
-                     timeout=15, what='the query to run on the server')
+wait_running = harness.wait_sleep_running
 
 
 def cancel_psycopg2(mode, in_transaction):
