@@ -686,7 +686,7 @@ static void show_hosts(struct worker *w, struct admin_res *res)
 		else
 			admin_cell(res, NULL);
 		cell_time(res, r.last_check);
-		admin_cell(res, r.suspect ? "server connection failed; checking again"
+		admin_cell(res, r.suspect         ? "server connection failed; checking again"
 		                : r.last_error[0] ? r.last_error
 		                                  : NULL);
 		admin_cell(res, r.tsa);

@@ -20,10 +20,10 @@
 #include "runtime.h"
 #include "worker.h"
 
-#define PROBE_SQL                                                                                \
-	"SELECT pg_is_in_recovery(), current_setting('transaction_read_only') = 'on', "        \
-	"CASE WHEN NOT pg_is_in_recovery() THEN 0 "                                              \
-	"WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0 "                      \
+#define PROBE_SQL                                                                                  \
+	"SELECT pg_is_in_recovery(), current_setting('transaction_read_only') = 'on', "            \
+	"CASE WHEN NOT pg_is_in_recovery() THEN 0 "                                                \
+	"WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0 "                        \
 	"ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0) END"
 
 struct probe {
@@ -64,17 +64,16 @@ const char *host_state_name(int state)
  * already uses), else the first auth_file user with a plaintext password that is not one of
  * admin_users/stats_users. libpq needs the
  * password itself, so md5 and SCRAM secrets cannot be used. */
-static void probe_login(const struct sluice_config *cfg, const struct db_entry *e,
-                        struct probe *p)
+static void probe_login(const struct sluice_config *cfg, const struct db_entry *e, struct probe *p)
 {
-	const char *user = e->user[0]       ? e->user
-	                   : e->auth_user[0] ? e->auth_user
+	const char *user = e->user[0]                          ? e->user
+	                   : e->auth_user[0]                   ? e->auth_user
 	                   : cfg->auth_user && *cfg->auth_user ? cfg->auth_user
 	                                                       : NULL;
 	const char *pw = NULL;
 	if (user) {
 		pw = e->password[0] && !strcmp(user, e->user) ? e->password
-		                                               : config_find_secret(cfg, user);
+		                                              : config_find_secret(cfg, user);
 	} else {
 		for (int i = 0; i < cfg->n_userlist && !user; i++) {
 			const char *s = cfg->userlist[i].secret, *name = cfg->userlist[i].name;
@@ -203,8 +202,8 @@ static void read_answer(struct probe *p)
 			return;
 		}
 		if (PQntuples(res) == 1 && PQnfields(res) == 3) {
-			p->info.role = PQgetvalue(res, 0, 0)[0] == 't' ? HOST_ROLE_STANDBY
-			                                               : HOST_ROLE_PRIMARY;
+			p->info.role =
+			    PQgetvalue(res, 0, 0)[0] == 't' ? HOST_ROLE_STANDBY : HOST_ROLE_PRIMARY;
 			p->info.read_only = PQgetvalue(res, 0, 1)[0] == 't';
 			p->info.lag = PQgetisnull(res, 0, 2) ? 0 : atof(PQgetvalue(res, 0, 2));
 		}
@@ -378,7 +377,7 @@ static int build(struct health *hc)
 			}
 			/* "*" has no database of its own: probe the maintenance database. */
 			snprintf(p->dbname, sizeof(p->dbname), "%s",
-			         e->dbname[0]         ? e->dbname
+			         e->dbname[0]           ? e->dbname
 			         : strcmp(e->name, "*") ? e->name
 			                                : "postgres");
 			probe_login(cfg, e, p);
