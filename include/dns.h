@@ -32,6 +32,7 @@ struct dns_entry {
 	int ttl;         /* the TTL used for the current answer, seconds */
 	int status;      /* enum dns_status of the last lookup */
 	int querying;    /* a c-ares query is in flight */
+	int stale;       /* the last lookup failed; addrs are the ones from before */
 	uint32_t gen;    /* bumped when the address set changes */
 	char err[160];   /* why the last lookup failed */
 	struct list waiters;

@@ -261,6 +261,7 @@ static void lookup_cb(void *arg, int status, int timeouts, struct ares_addrinfo 
 	}
 	const struct sluice_config *cfg = e->dc->w->cfg;
 	double now = worker_now(e->dc->w);
+	e->stale = 0;
 	if (status == ARES_SUCCESS && ai && ai->nodes) {
 		take_answer(e, ai);
 		e->status = DNS_OK;
@@ -278,11 +279,15 @@ static void lookup_cb(void *arg, int status, int timeouts, struct ares_addrinfo 
 		/* Timeout, SERVFAIL, refused: keep what we had, ask again on the next use. */
 		snprintf(e->err, sizeof(e->err), "could not resolve host \"%s\": %s", e->name,
 		         ares_strerror(status));
-		e->expires = now;
 		if (e->n) {
+			/* Serve the addresses we have while the DNS server is in trouble, and ask it
+			 * again in the background on the first use after a second (dns_lookup). */
+			e->expires = now + 1;
+			e->stale = 1;
 			log_warn("DNS: %s; still using the previous addresses", e->err);
 			e->status = DNS_OK;
 		} else {
+			e->expires = now;
 			log_warn("DNS: %s; asking again on the next connect", e->err);
 			e->status = DNS_FAIL;
 		}
@@ -334,6 +339,10 @@ int dns_lookup(struct dns_cache *dc, const char *name, struct dns_waiter *wt,
 	*out = e;
 	if (!e->querying && e->resolved && worker_now(dc->w) < e->expires)
 		return e->status == DNS_OK ? DNS_OK : DNS_FAIL;
+	if (e->stale && e->n > 0) { /* the last lookup failed: known addresses now, ask anew */
+		start_query(e);
+		return DNS_OK;
+	}
 	start_query(e);
 	if (!e->querying) /* answered at once (/etc/hosts, a literal): no callback for wt */
 		return e->status == DNS_OK ? DNS_OK : DNS_FAIL;

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "client.h"
+#include "dns.h"
 #include "health.h"
 #include "log.h"
 #include "pool.h"
@@ -330,6 +331,20 @@ void hostsel_report(struct worker *w, struct host_report *r)
 			    !strcmp(r->h[j].host, hs->rep->h[k].host) &&
 			    r->h[j].port == hs->rep->h[k].port)
 				hh[j] = hs->hh[k];
+	/* A host name whose health check fails may point elsewhere now (failover by DNS): the
+	 * worker's cache asks again at once rather than at the TTL. Literal addresses and names no
+	 * server connection has used are not in the cache, so this is a no-op for them. */
+	for (int j = 0; j < r->n; j++) {
+		if (r->h[j].state != HOST_DOWN || !r->h[j].host[0])
+			continue;
+		int was_down = 0;
+		for (int k = 0; hs->rep && k < hs->rep->n; k++)
+			if (!strcmp(r->h[j].db, hs->rep->h[k].db) && r->h[j].idx == hs->rep->h[k].idx)
+				was_down = hs->rep->h[k].state == HOST_DOWN;
+		if (dns_refresh(&w->dns, r->h[j].host) && !was_down)
+			log_info("%s: health check of %s:%d failed; resolving \"%s\" again", r->h[j].db,
+			         r->h[j].host, r->h[j].port, r->h[j].host);
+	}
 	free(hs->rep);
 	free(hs->hh);
 	hs->rep = r;

@@ -873,7 +873,15 @@ static void dns_done(struct dns_waiter *wt, const struct dns_entry *e)
 		login_failed_as(srv, e->err, 1);
 		return;
 	}
-	resolve_and_connect(srv); /* a cache hit now */
+	/* Take the answer as it is: looking up again could start another query when this one
+	 * failed and kept the previous addresses (the entry is then already due again). */
+	srv->dns = e;
+	memcpy(&srv->addr, &e->addrs[0], e->lens[0]);
+	srv->addrlen = e->lens[0];
+	set_port(&srv->addr, srv_host(srv)->port);
+	srv->addr_idx = 0;
+	srv->dns_gen = e->gen;
+	connect_addr(srv);
 }
 
 static void connect_addr(struct server *srv)
