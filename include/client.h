@@ -34,6 +34,7 @@ struct client {
 	uint8_t lost_ext_err; /* ... an error was sent for the current extended batch */
 	uint8_t commit_sent;  /* the Query in flight is a COMMIT (08007 if the server dies) */
 	uint8_t proxied;      /* a PROXY protocol header set addr/port */
+	uint8_t route;        /* enum gov_route of the transaction being served (route.h) */
 	struct pool *pool;
 	struct server *server;
 	struct client_login *login; /* only during login */
@@ -81,8 +82,16 @@ struct client *cancel_lookup(struct worker *w, uint32_t pid, uint32_t key);
 /* Forward a cancel request for cl to the server running its query (no-op if none). */
 void cancel_forward(struct client *cl);
 /* A CancelRequest(pid, key) arrived: pass it to the peer whose id the pid carries (peers.h), or
- * forward it for the local client holding the key; anything else is dropped. */
+ * forward it for the local client holding the key, or pass it to the other process of an online
+ * restart (handover.h); anything else is dropped. */
 void cancel_request(struct worker *w, uint32_t pid, uint32_t key);
+/* A cancel request passed on by the other process of an online restart: for our clients only,
+ * never passed on again. */
+void cancel_local(struct worker *w, uint32_t pid, uint32_t key);
+/* Send CancelRequest(pid, key) to addr on a new non-blocking connection (the loop waits for the
+ * connect, bounded by a timer); 0, or -1 with errno when it could not even start. */
+int cancel_send(struct worker *w, const struct sockaddr_storage *addr, socklen_t addrlen,
+                uint32_t pid, uint32_t key);
 /* Register/unregister cl's cancel key. */
 void cancel_register(struct worker *w, struct client *cl);
 void cancel_unregister(struct worker *w, struct client *cl);

@@ -147,6 +147,7 @@ struct sluice_config {
 	double failover_hold_timeout;
 	char *failover_sqlstate;
 	double health_check_period, health_check_timeout, max_replica_lag;
+	int read_only_routing;    /* BEGIN ... READ ONLY goes to a standby (route.h) */
 	int peer_id;              /* cancel peering: this process's id (0: off); peers.h */
 	struct peer_entry *peers; /* the [peers] section */
 	int n_peers;

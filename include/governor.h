@@ -32,6 +32,10 @@ struct gov_tenant_conf {
 	int line;
 };
 
+/* Where a class's transactions run (route =): the entry's primary, a standby only, or a
+ * standby when one qualifies and the primary otherwise. */
+enum gov_route { ROUTE_PRIMARY, ROUTE_REPLICA, ROUTE_PREFER_REPLICA };
+
 struct gov_class_conf {
 	char name[CLASSIFY_NAME_MAX];
 	char *match_text; /* the match = value as written, NULL for none */
@@ -44,6 +48,7 @@ struct gov_class_conf {
 	double queue_timeout;     /* seconds, 0 = none */
 	double statement_timeout; /* seconds, 0 = none */
 	char overload_sqlstate[6];
+	int route; /* enum gov_route */
 	const char *file;
 	int line;
 };
@@ -56,6 +61,8 @@ struct governor_conf {
 	int n_classes;                  /* 1..SCHED_MAX_CLASSES */
 };
 
+/* "primary", "replica" or "prefer-replica". */
+const char *governor_route_name(int route);
 /* Parse the governance sections of cfg into *out. Returns 0, or -1 with "file:line: key: reason"
  * in err (nothing to free then). Unknown keys are errors. */
 int governor_conf_load(const struct sluice_config *cfg, struct governor_conf *out, char *err,

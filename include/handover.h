@@ -4,6 +4,7 @@
 #define SLUICE_HANDOVER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define HANDOVER_WHAT_MAX 80
 
@@ -22,5 +23,13 @@ int handover_listen(struct worker *w);
 void handover_serve(struct worker *w, int lfd);
 /* Close the hand-over socket; remove its path if no newer process has taken it. */
 void handover_close(struct worker *w, int lfd);
+/* Open (once) this process's private socket for cancel requests passed on by the process before
+ * or after it in an online restart; fills w->cancel_path. 0, or -1. */
+int handover_cancel_listen(struct worker *w);
+/* Close that socket and remove its path. */
+void handover_cancel_close(struct worker *w);
+/* A cancel request whose key this process did not hand out: pass it to the processes before
+ * and after it in an online restart, if any. Returns how many it was passed to. */
+int handover_pass_cancel(struct worker *w, uint32_t pid, uint32_t key);
 
 #endif

@@ -15,7 +15,8 @@ struct host_report;
 /* Failover counters (metrics). */
 struct hostsel_stats {
 	uint64_t primary_lost, new_primary, released, host_failures;
-	double last_recovery_s; /* primary lost to new primary, the last time */
+	uint64_t routed_standby, routed_primary; /* routed-read transactions by where they ran */
+	double last_recovery_s;                  /* primary lost to new primary, the last time */
 };
 
 /* One row of SHOW HOSTS / the host metrics. */
@@ -29,6 +30,17 @@ struct hostsel_row {
 /* Host index for pool's next server connection (0 for single-host entries), or -1 with the
  * reason in why when no host satisfies target_session_attrs now (the caller holds). */
 int hostsel_pick(struct pool *pool, char *why, size_t len);
+/* Host index of the least busy standby of pool's entry that routed reads may use now (a
+ * standby by the checker's last report, up, lag within max_replica_lag, no failed login since
+ * that report), or -1. */
+int hostsel_pick_standby(struct pool *pool);
+/* 1 when pool's entry has such a standby now. */
+int hostsel_has_standby(struct pool *pool);
+/* 1 when host idx of pool's entry is such a standby now. */
+int hostsel_standby_usable(struct pool *pool, int idx);
+/* Count a routed-read transaction (route replica/prefer-replica, read_only_routing) by where
+ * it runs. */
+void hostsel_note_routed(struct worker *w, int to_standby);
 /* A server connection to srv's host failed (at_login: could not connect or log in, which marks
  * the host down until the checker has looked again). Wakes the checker at once. */
 void hostsel_server_failed(struct server *srv, const char *why, int at_login);

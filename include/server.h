@@ -51,6 +51,7 @@ struct server {
 	uint32_t dns_gen;
 	int addr_idx;
 	int host_idx;            /* which host of a multi-host entry (hostsel.h); 0 otherwise */
+	int standby;             /* opened to a standby for routed reads (route.h) */
 	struct hostcap *hostcap; /* its host's ceiling and connect rate (hostcap.h) */
 	double life_factor;      /* its share of server_lifetime (server_lifetime_jitter) */
 	socklen_t addrlen;

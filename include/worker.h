@@ -79,6 +79,12 @@ struct worker {
 	ev_io handover_io;          /* online restart requests (handover.c) */
 	int handover_fd;            /* -1 when none */
 	unsigned long handover_ino; /* inode of our hand-over socket file */
+	/* Online restart with one config (one peer id): cancel requests whose key is not ours go
+	 * to the process before us (pred) and after us (succ) over their private unix sockets;
+	 * ours is cancel_path, served by cancel_io (handover.c). */
+	ev_io cancel_io;
+	int cancel_fd; /* -1 when none */
+	char cancel_path[108], pred_cancel[108], succ_cancel[108];
 
 	struct list pools;         /* struct pool */
 	struct list pdbs, pusers;  /* struct pool_db, struct pool_user */

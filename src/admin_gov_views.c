@@ -128,7 +128,7 @@ int admin_show_classes(struct worker *w, struct admin_res *res, const char *name
 	struct list *it;
 	int found = 0;
 	admin_res_cols(res, "class:t,priority:i,reserve:t,max:t,queue_timeout:n,"
-	                    "statement_timeout:n,overload_sqlstate:t,in_use:i,queued:i,"
+	                    "statement_timeout:n,overload_sqlstate:t,route:t,in_use:i,queued:i,"
 	                    "admitted:n,queued_total:n,shed:n,rate_delayed:n,wait_time:n,"
 	                    "server_time:n,source:t,runtime:t");
 	for (int i = 0; gc && i < gc->n_classes; i++) {
@@ -162,6 +162,7 @@ int admin_show_classes(struct worker *w, struct admin_res *res, const char *name
 		admin_cellf(res, "%g", c->queue_timeout);
 		admin_cellf(res, "%g", c->statement_timeout);
 		admin_cell(res, c->overload_sqlstate);
+		admin_cell(res, governor_route_name(c->route));
 		admin_cell_int(res, in_use);
 		admin_cell_int(res, waiting);
 		admin_cellf(res, "%llu", (unsigned long long)sum.admitted);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "handover.h"
 #include "log.h"
 #include "peers.h"
 #include "server.h"
@@ -98,8 +99,8 @@ static void cancel_timeout_cb(struct ev_loop *loop, ev_timer *t, int revents)
 
 /* Send CancelRequest(pid, key) to addr on a new non-blocking connection (the loop waits for
  * the connect, bounded by a timer); 0, or -1 when it could not even start. */
-static int cancel_send(struct worker *w, const struct sockaddr_storage *addr, socklen_t addrlen,
-                       uint32_t pid, uint32_t key)
+int cancel_send(struct worker *w, const struct sockaddr_storage *addr, socklen_t addrlen,
+                uint32_t pid, uint32_t key)
 {
 	int fd = socket(addr->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -174,4 +175,15 @@ void cancel_request(struct worker *w, uint32_t pid, uint32_t key)
 	struct client *target = cancel_lookup(w, pid, key);
 	if (target)
 		cancel_forward(target);
+	else if (!handover_pass_cancel(w, pid, key))
+		log_debug("cancel request matched no client");
+}
+
+void cancel_local(struct worker *w, uint32_t pid, uint32_t key)
+{
+	struct client *target = cancel_lookup(w, pid, key);
+	if (target)
+		cancel_forward(target);
+	else
+		log_debug("passed cancel request matched no client here either");
 }

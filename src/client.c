@@ -23,6 +23,7 @@
 #include "md5auth.h"
 #include "scram.h"
 #include "listen.h"
+#include "route.h"
 #include "server.h"
 #include "slowlog.h"
 #include "tls.h"
@@ -721,6 +722,9 @@ static enum pkt_action client_packet(struct conn *c, uint8_t type, const uint8_t
 			if (v == GOV_SHED)
 				return handle_discard(cl, type);
 		}
+		uint32_t have = avail < total ? avail : total;
+		route_decide(cl, type, p + PKT_HDR_LEN,
+		             have > PKT_HDR_LEN ? have - PKT_HDR_LEN : 0);
 		int r = pool_request_server(cl);
 		if (c->closed)
 			return PKT_GONE;

@@ -245,6 +245,10 @@ static const struct key_def keys[] = {
      NULL,
      "A standby whose replay lags more than this is \"lagging\": not chosen for "
      "target_session_attrs=standby/prefer-standby until it catches up."},
+    {"read_only_routing", KT_BOOL, OFF(read_only_routing), "0", 0, 0, 1, G_SERVER, NULL, NULL,
+     "In transaction pooling, a transaction that starts with BEGIN ... READ ONLY or START "
+     "TRANSACTION ... READ ONLY runs on a standby of a multi-host entry whose lag is under "
+     "max_replica_lag (the least busy one), and on the primary when none qualifies."},
     {"dns_max_ttl", KT_DURATION, OFF(dns_max_ttl), "15", 0, DUR_MAX, 1, G_SERVER, NULL, NULL,
      "Longest time a host name's addresses are cached (shorter when the record's TTL is); "
      "then the next connect resolves it again."},

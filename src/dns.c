@@ -280,8 +280,9 @@ static void lookup_cb(void *arg, int status, int timeouts, struct ares_addrinfo 
 		snprintf(e->err, sizeof(e->err), "could not resolve host \"%s\": %s", e->name,
 		         ares_strerror(status));
 		if (e->n) {
-			/* Serve the addresses we have while the DNS server is in trouble, and ask it
-			 * again in the background on the first use after a second (dns_lookup). */
+			/* Serve the addresses we have while the DNS server is in trouble, and ask
+			 * it again in the background on the first use after a second (dns_lookup).
+			 */
 			e->expires = now + 1;
 			e->stale = 1;
 			log_warn("DNS: %s; still using the previous addresses", e->err);

@@ -285,8 +285,27 @@ static int tenant_parse(const struct cfg_section *sec, const struct gov_tenant_c
 /* ---- classes ---- */
 
 static const char *const class_keys[] = {
-    "match",         "priority",          "reserve",          "max",
-    "queue_timeout", "statement_timeout", "overload_sqlstate"};
+    "match",         "priority",          "reserve",           "max",
+    "queue_timeout", "statement_timeout", "overload_sqlstate", "route"};
+
+const char *governor_route_name(int route)
+{
+	return route == ROUTE_REPLICA          ? "replica"
+	       : route == ROUTE_PREFER_REPLICA ? "prefer-replica"
+	                                       : "primary";
+}
+
+static int parse_route(const char *v, int *out, char *reason, size_t len)
+{
+	static const char *const names[] = {"primary", "replica", "prefer-replica"};
+	for (int i = 0; i < 3; i++)
+		if (!strcasecmp(v, names[i])) {
+			*out = i;
+			return 0;
+		}
+	errf(reason, len, "\"%s\": expected primary, replica or prefer-replica", v);
+	return -1;
+}
 
 static void class_free(struct gov_class_conf *c)
 {
@@ -361,6 +380,8 @@ static int class_parse(const struct cfg_section *sec, struct gov_class_conf *c, 
 			rc = parse_timeout(v, &c->queue_timeout, reason, sizeof(reason));
 		} else if (strcasecmp(k, "statement_timeout") == 0) {
 			rc = parse_timeout(v, &c->statement_timeout, reason, sizeof(reason));
+		} else if (strcasecmp(k, "route") == 0) {
+			rc = parse_route(v, &c->route, reason, sizeof(reason));
 		} else {
 			rc = parse_sqlstate(v, c->overload_sqlstate, reason, sizeof(reason));
 		}
@@ -638,6 +659,10 @@ int governor_class_field(const struct gov_class_conf *c, int i, const char **key
 		*key = "overload_sqlstate";
 		snprintf(buf, len, "%s", c->overload_sqlstate);
 		return 0;
+	case 8:
+		*key = "route";
+		snprintf(buf, len, "%s", governor_route_name(c->route));
+		return 0;
 	}
 	return -1;
 }
@@ -697,6 +722,8 @@ int governor_class_set(struct gov_class_conf *c, const char *key, const char *va
 		rc = parse_timeout(value, &tmp.statement_timeout, err, errlen);
 	} else if (strcasecmp(key, "overload_sqlstate") == 0) {
 		rc = parse_sqlstate(value, tmp.overload_sqlstate, err, errlen);
+	} else if (strcasecmp(key, "route") == 0) {
+		rc = parse_route(value, &tmp.route, err, errlen);
 	} else if (strcasecmp(key, "match") == 0) {
 		errf(err, errlen, "match cannot be changed at runtime (edit the file and RELOAD)");
 		return -1;

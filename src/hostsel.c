@@ -26,9 +26,10 @@ struct hs_host {
 
 struct hs_db {
 	char name[CFG_NAME_MAX];
-	int primary;       /* host index of the known primary, -1 */
-	double lost_since; /* primary lost at, 0: not in a failover */
-	unsigned rr;       /* round robin for target_session_attrs any/standby */
+	int primary;         /* host index of the known primary, -1 */
+	double lost_since;   /* primary lost at, 0: not in a failover */
+	unsigned rr;         /* round robin for target_session_attrs any/standby */
+	unsigned rr_standby; /* tie-break among equally busy standbys for routed reads */
 };
 
 struct hostsel {
@@ -168,6 +169,77 @@ int hostsel_pick(struct pool *pool, char *why, size_t len)
 	return pick(get_hs(pool->w), e, entry_name(pool->db), 1, why, len);
 }
 
+static int usable_standby(const struct hostsel *hs, int k)
+{
+	return k >= 0 && !suspect(hs, k) && hs->rep->h[k].role == HOST_ROLE_STANDBY &&
+	       hs->rep->h[k].state == HOST_UP;
+}
+
+int hostsel_standby_usable(struct pool *pool, int idx)
+{
+	struct hostsel *hs = pool->w->hostsel;
+	if (pool->db->entry.n_hosts <= 1 || !hs || !hs->rep)
+		return 0;
+	return usable_standby(hs, find_host(hs, entry_name(pool->db), idx));
+}
+
+int hostsel_has_standby(struct pool *pool)
+{
+	for (int i = 0; i < pool->db->entry.n_hosts; i++)
+		if (hostsel_standby_usable(pool, i))
+			return 1;
+	return 0;
+}
+
+/* This worker's server connections to host idx of database db, across its pools. */
+static int host_load(struct worker *w, const char *db, int idx)
+{
+	int n = 0;
+	struct list *it, *s;
+	list_for_each(it, &w->pools)
+	{
+		struct pool *p = list_entry(it, struct pool, node);
+		if (strcmp(entry_name(p->db), db))
+			continue;
+		for (int l = 0; l < SL_COUNT; l++)
+			list_for_each(s, &p->servers[l]) n +=
+			    list_entry(s, struct server, node)->host_idx == idx;
+	}
+	return n;
+}
+
+int hostsel_pick_standby(struct pool *pool)
+{
+	const struct db_entry *e = &pool->db->entry;
+	struct hostsel *hs = pool->w->hostsel;
+	if (e->n_hosts <= 1 || !hs || !hs->rep)
+		return -1;
+	const char *db = entry_name(pool->db);
+	struct hs_db *d = get_db(hs, db);
+	unsigned start = d ? d->rr_standby : 0;
+	int best = -1, best_load = 0;
+	for (int j = 0; j < e->n_hosts; j++) {
+		int i = (int)((start + (unsigned)j) % (unsigned)e->n_hosts);
+		if (!usable_standby(hs, find_host(hs, db, i)))
+			continue;
+		int load = host_load(pool->w, db, i);
+		if (best < 0 || load < best_load)
+			best = i, best_load = load;
+	}
+	if (best >= 0 && d)
+		d->rr_standby = (unsigned)best + 1;
+	return best;
+}
+
+void hostsel_note_routed(struct worker *w, int to_standby)
+{
+	struct hostsel *hs = get_hs(w);
+	if (hs && to_standby)
+		hs->st.routed_standby++;
+	else if (hs)
+		hs->st.routed_primary++;
+}
+
 static int db_waiting(struct worker *w, const char *db)
 {
 	int n = 0;
@@ -185,7 +257,8 @@ static int db_waiting(struct worker *w, const char *db)
 
 /* Idle connections to a host that is gone or no longer primary are closed now: handing one
  * out would fail its transaction. Linked ones end with their transaction (failover.c). */
-static void close_idle_to(struct worker *w, const char *db, int idx, const char *reason)
+static void close_idle_where(struct worker *w, const char *db, int idx, int routed_only,
+                             const char *reason)
 {
 	struct list *it, *s, *sn;
 	list_for_each(it, &w->pools)
@@ -196,10 +269,15 @@ static void close_idle_to(struct worker *w, const char *db, int idx, const char 
 		list_for_each_safe(s, sn, &p->servers[SL_IDLE])
 		{
 			struct server *srv = list_entry(s, struct server, node);
-			if (srv->host_idx == idx)
+			if (srv->host_idx == idx && (!routed_only || srv->standby))
 				server_close(srv, reason);
 		}
 	}
+}
+
+static void close_idle_to(struct worker *w, const char *db, int idx, const char *reason)
+{
+	close_idle_where(w, db, idx, 0, reason);
 }
 
 static int wants_primary(const struct sluice_config *cfg, const char *db)
@@ -263,6 +341,17 @@ static void relaunch(struct worker *w, const char *db)
 	}
 }
 
+static void close_idle_routed(struct worker *w, const char *db, int idx, int k)
+{
+	struct hostsel *hs = w->hostsel;
+	const char *why = k < 0                                     ? "host unknown"
+	                  : judge(hs, k) == H_DOWN                  ? "standby down"
+	                  : hs->rep->h[k].role != HOST_ROLE_STANDBY ? "host no longer a standby"
+	                  : hs->rep->h[k].state == HOST_LAGGING     ? "standby lagging"
+	                                                            : "standby not usable";
+	close_idle_where(w, db, idx, 1, why);
+}
+
 static void db_update(struct worker *w, struct hs_db *d)
 {
 	struct hostsel *hs = w->hostsel;
@@ -310,8 +399,18 @@ static void db_update(struct worker *w, struct hs_db *d)
 		}
 		d->primary = cur;
 	}
+	/* Routed reads: idle connections to a host that is no longer a usable standby (promoted,
+	 * lagging, down) are closed; a usable standby may serve waiting routed reads. */
+	int standby_ok = 0;
+	for (int i = 0; i < e->n_hosts; i++) {
+		int k = find_host(hs, d->name, i);
+		if (usable_standby(hs, k))
+			standby_ok = 1;
+		else
+			close_idle_routed(w, d->name, i, k);
+	}
 	char why[8];
-	if (pick(hs, e, d->name, 0, why, sizeof(why)) >= 0)
+	if (standby_ok || pick(hs, e, d->name, 0, why, sizeof(why)) >= 0)
 		relaunch(w, d->name);
 }
 
@@ -339,11 +438,12 @@ void hostsel_report(struct worker *w, struct host_report *r)
 			continue;
 		int was_down = 0;
 		for (int k = 0; hs->rep && k < hs->rep->n; k++)
-			if (!strcmp(r->h[j].db, hs->rep->h[k].db) && r->h[j].idx == hs->rep->h[k].idx)
+			if (!strcmp(r->h[j].db, hs->rep->h[k].db) &&
+			    r->h[j].idx == hs->rep->h[k].idx)
 				was_down = hs->rep->h[k].state == HOST_DOWN;
 		if (dns_refresh(&w->dns, r->h[j].host) && !was_down)
-			log_info("%s: health check of %s:%d failed; resolving \"%s\" again", r->h[j].db,
-			         r->h[j].host, r->h[j].port, r->h[j].host);
+			log_info("%s: health check of %s:%d failed; resolving \"%s\" again",
+			         r->h[j].db, r->h[j].host, r->h[j].port, r->h[j].host);
 	}
 	free(hs->rep);
 	free(hs->hh);

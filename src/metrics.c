@@ -406,6 +406,13 @@ static void hosts(struct worker *w, struct wbuf *b)
 	     "Server connections to hosts of multi-host entries that failed (each wakes the "
 	     "health checker).");
 	out(b, "sluice_failover_host_failures_total %llu\n", (unsigned long long)st.host_failures);
+	head(b, "sluice_routed_transactions_total", "counter",
+	     "Transactions routed as reads (a class's route = replica/prefer-replica, "
+	     "read_only_routing), by where they ran.");
+	out(b, "sluice_routed_transactions_total{ran_on=\"standby\"} %llu\n",
+	    (unsigned long long)st.routed_standby);
+	out(b, "sluice_routed_transactions_total{ran_on=\"primary\"} %llu\n",
+	    (unsigned long long)st.routed_primary);
 	head(b, "sluice_failover_last_recovery_seconds", "gauge",
 	     "Primary lost to new primary found, the last time.");
 	out(b, "sluice_failover_last_recovery_seconds %.3f\n", st.last_recovery_s);

@@ -12,6 +12,7 @@
 #include "listen.h"
 #include "log.h"
 #include "metrics.h"
+#include "route.h"
 #include "server.h"
 #include "txnpool.h"
 #include "worker.h"
@@ -224,13 +225,38 @@ static int evict_idle(struct pool *pool, int same_db)
 	return 0;
 }
 
+/* Routed reads: the pool is full, and waiters need a connection of the other kind (standby or
+ * primary) than the idle ones: close the longest idle of those to make room. */
+static int evict_other_kind(struct pool *pool, enum route_kind k)
+{
+	struct list *it;
+	if (list_empty(&pool->waiting))
+		return 0;
+	list_for_each(it, &pool->servers[SL_IDLE])
+	{
+		struct server *srv = list_entry(it, struct server, node);
+		if (srv->standby != (k == KIND_STANDBY)) {
+			server_close(srv,
+			             k == KIND_STANDBY
+			                 ? "replaced by a standby connection for routed reads"
+			                 : "replaced by a primary connection for waiting writes");
+			return 1;
+		}
+	}
+	return 0;
+}
+
 int pool_launch(struct pool *pool, int allow_reserve)
 {
 	struct worker *w = pool->w;
 	if (w->shutdown && w->shutdown != SHUTDOWN_DRAIN)
 		return 0;
+	enum route_kind kind = route_launch_kind(pool);
+	if (kind == KIND_NONE)
+		return 0; /* every waiter is covered by a login in flight, or waits for a standby */
 	int limit = pool->pool_size + (allow_reserve ? pool->reserve_pool : 0);
-	if (pool_server_total(pool) >= limit)
+	if (pool_server_total(pool) >= limit &&
+	    !(evict_other_kind(pool, kind) && pool_server_total(pool) < limit))
 		return 0;
 	if (pool->max_db_connections > 0 && pool->db->server_count >= pool->max_db_connections &&
 	    !(evict_idle(pool, 1) && pool->db->server_count < pool->max_db_connections))
@@ -276,12 +302,24 @@ int pool_request_server(struct client *cl)
 	/* PAUSE: the transaction queues like any other and no server is handed out or opened
 	 * until RESUME. */
 	int paused = admin_pool_paused(pool);
-	struct list *last = paused ? &pool->servers[SL_IDLE] : pool->servers[SL_IDLE].prev;
-	/* Skip servers the server side ended while they sat idle (pg_terminate_backend). */
-	while (!paused && last != &pool->servers[SL_IDLE] &&
-	       !txn_server_alive(list_entry(last, struct server, node)))
-		last = pool->servers[SL_IDLE].prev;
-	if (last != &pool->servers[SL_IDLE]) {
+	struct list *idle = &pool->servers[SL_IDLE], *last = idle;
+	/* Most recently used first, of the kind the transaction's route wants (route.h); servers
+	 * the server side ended while they sat idle (pg_terminate_backend) are closed on the way.
+	 */
+	for (struct list *it = paused ? idle : idle->prev; it != idle;) {
+		struct server *s = list_entry(it, struct server, node);
+		struct list *prev = it->prev;
+		if (!txn_server_alive(s)) {
+			it = prev == idle ? idle : idle->prev; /* closing may have moved others */
+			continue;
+		}
+		if (route_server_fits(s, cl)) {
+			last = it;
+			break;
+		}
+		it = prev;
+	}
+	if (last != idle) {
 		/* Most recently used first: its caches are warm and the rest can age out. */
 		struct server *srv = list_entry(last, struct server, node);
 		const struct sluice_config *cfg = w->cfg;
@@ -373,7 +411,14 @@ void pool_server_ready(struct server *srv)
 		server_close(srv, "shutting down");
 		return;
 	}
-	struct list *first = admin_pool_paused(pool) ? NULL : list_first(&pool->waiting);
+	struct list *first = NULL, *it;
+	if (!admin_pool_paused(pool))
+		list_for_each(it, &pool->waiting) if (route_server_fits(
+		                                          srv, list_entry(it, struct client, node)))
+		{
+			first = it;
+			break;
+		}
 	if (first) {
 		struct client *cl = list_entry(first, struct client, node);
 		pool_unwait(cl);
@@ -400,6 +445,10 @@ void pool_server_ready(struct server *srv)
 		return;
 	}
 	pool_server_move(srv, SL_IDLE);
+	/* Waiters that this one does not fit (routed reads and writes): a connection of their
+	 * kind, replacing an idle one of the other kind when the pool is full. */
+	if (pool->n_waiting && !admin_pool_paused(pool))
+		pool_kick(pool);
 }
 
 void pool_release_server(struct client *cl)

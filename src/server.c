@@ -26,6 +26,8 @@
 #include "listen.h"
 #include "log.h"
 #include "metrics.h"
+#include "governor.h"
+#include "route.h"
 #include "md5auth.h"
 #include "scram.h"
 #include "slowlog.h"
@@ -130,6 +132,8 @@ void server_link(struct server *srv, struct client *cl)
 	srv->client = cl;
 	cl->server = srv;
 	cl->served = 1;
+	if (cl->route != ROUTE_PRIMARY)
+		hostsel_note_routed(srv->c.w, srv->standby);
 	conn_link(&cl->c, &srv->c);
 	conn_link(&srv->c, &cl->c);
 	pool_server_move(srv, SL_ACTIVE);
@@ -184,12 +188,20 @@ static void login_failed_as(struct server *srv, const char *why, int transient)
 	struct pool *pool = srv->pool;
 	srv->c.w->stats.server_connect_failures++;
 	slog(srv, LOG_LVL_WARNING, "server login failed: %s", why);
-	if (transient)
+	if (transient || srv->standby)
 		hostsel_server_failed(srv, why, 1);
 	/* The name may point elsewhere now (failover by DNS): ask again at once. */
 	if (srv->dns && dns_refresh(&srv->c.w->dns, srv->dns->name))
 		slog(srv, LOG_LVL_LOG, "resolving \"%s\" again", srv->dns->name);
+	int standby = srv->standby;
 	server_close(srv, "server login failed");
+	if (standby) {
+		/* A standby for routed reads: it is out until the checker looks again (marked
+		 * above); the waiters take another standby, the primary (prefer-replica), or wait.
+		 */
+		pool_kick(pool);
+		return;
+	}
 	pool_connect_failed(pool, why, transient);
 }
 
@@ -916,8 +928,16 @@ struct server *server_connect(struct pool *pool)
 {
 	struct worker *w = pool->w;
 	char why[512];
-	int host_idx = hostsel_pick(pool, why, sizeof(why));
-	if (host_idx < 0) { /* no host fits target_session_attrs now: hold, as for a refusal */
+	enum route_kind kind = route_launch_kind(pool);
+	int host_idx;
+	if (kind == KIND_NONE)
+		return NULL;
+	if (kind == KIND_STANDBY) {
+		host_idx = hostsel_pick_standby(pool);
+		if (host_idx < 0)
+			return NULL; /* none qualifies now: routed reads wait or take the primary */
+	} else if ((host_idx = hostsel_pick(pool, why, sizeof(why))) < 0) {
+		/* no host fits target_session_attrs now: hold, as for a refusal */
 		pool_connect_failed(pool, why, 1);
 		return NULL;
 	}
@@ -931,6 +951,7 @@ struct server *server_connect(struct pool *pool)
 		return NULL;
 	}
 	srv->host_idx = host_idx;
+	srv->standby = kind == KIND_STANDBY;
 	srv->hostcap = hc;
 	hostcap_opened(hc);
 	srv->life_factor = hostcap_lifetime_factor(w->cfg->server_lifetime_jitter / 100.0);

@@ -417,6 +417,7 @@ int worker_init(struct worker *w, struct runtime *rt, struct sluice_config *cfg)
 	if (!w->cancel_tab || dns_init(&w->dns, w) < 0 || access_apply(w, 1) < 0)
 		return -1;
 	w->handover_fd = -1;
+	w->cancel_fd = -1;
 	int fds[MAX_LISTENERS];
 	char what[MAX_LISTENERS][HANDOVER_WHAT_MAX];
 	int inherited = handover_fetch(w, fds, what, MAX_LISTENERS);
@@ -495,6 +496,7 @@ void worker_join(struct worker *w)
 		handover_close(w, w->handover_fd);
 		w->handover_fd = -1;
 	}
+	handover_cancel_close(w);
 	gov_worker_free(w);
 	admin_free(w);
 	pool_free_all(w);

@@ -747,6 +747,19 @@ class Pooler:
         finally:
             conn.close()
 
+    def admin_rows(self, sql, user='admin', password='adminpw'):
+        """One console command on the pgbouncer database: its rows as dicts ([] if none)."""
+        c = self.connect(user=user, password=password, dbname='pgbouncer', autocommit=True)
+        try:
+            cur = c.cursor()
+            cur.execute(sql)
+            if cur.description is None:
+                return []
+            cols = [d.name for d in cur.description]
+            return [dict(zip(cols, r)) for r in cur.fetchall()]
+        finally:
+            c.close()
+
     def socket(self, timeout=10):
         s = socket.create_connection(('127.0.0.1', self.port), timeout=timeout)
         _live_sockets.append(s)

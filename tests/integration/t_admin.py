@@ -60,7 +60,7 @@ VIEWS = {
                'query_tokens,admitted,queued_total,shed,shed_queue_full,shed_timeout,shed_rate,'
                'rate_delayed,stmt_delayed,login_refused,wait_time,server_time,source,runtime',
     'CLASSES': 'class,priority,reserve,max,queue_timeout,statement_timeout,overload_sqlstate,'
-               'in_use,queued,admitted,queued_total,shed,rate_delayed,wait_time,server_time,'
+               'route,in_use,queued,admitted,queued_total,shed,rate_delayed,wait_time,server_time,'
                'source,runtime',
 }
 
@@ -493,6 +493,18 @@ def admin_socket_and_sluicectl():
     eq(c.fetchone(), (3,))
     assert p.alive()
     waiter = subprocess.Popen([sluicectl_bin(), '-s', sock, 'drain', '--wait', '--timeout', '20'])
+
+    def waiter_connected():
+        # its socket is open (and connected: a unix connect is immediate) before the last
+        # clients leave, or sluice may exit before sluicectl gets there (slow sanitizer builds)
+        fds = '/proc/%d/fd' % waiter.pid
+        try:
+            return any(os.readlink(os.path.join(fds, f)).startswith('socket:')
+                       for f in os.listdir(fds))
+        except OSError:
+            return False
+    harness.wait_for(waiter_connected, timeout=10, what='sluicectl to connect')
+    time.sleep(0.3)
     cur.connection.close()
     client.close()
     eq(waiter.wait(30), 0)

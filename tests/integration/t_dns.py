@@ -155,16 +155,7 @@ def q1(p, sql, **kw):
 
 
 def admin(p, sql):
-    c = p.connect(user='admin', password='adminpw', dbname='pgbouncer', autocommit=True)
-    try:
-        cur = c.cursor()
-        cur.execute(sql)
-        if cur.description is None:
-            return []
-        cols = [d.name for d in cur.description]
-        return [dict(zip(cols, r)) for r in cur.fetchall()]
-    finally:
-        c.close()
+    return p.admin_rows(sql)
 
 
 def pooler(entry, **settings):

@@ -196,7 +196,8 @@ Test(governor_conf, full_file)
 	n = 0;
 	while (governor_class_field(co, n, &k, buf, sizeof(buf)) == 0)
 		n++;
-	cr_assert_eq(n, 8);
+	cr_assert_eq(n, 9);
+	cr_assert_str_eq(cf(co, "route"), "primary", "route defaults to the primary");
 	cr_assert_eq(governor_tenant_field(acme, -1, &k, buf, sizeof(buf)), -1);
 	governor_conf_free(&g);
 	config_free(cfg);
@@ -271,6 +272,8 @@ Test(governor_conf, class_errors)
 	             "overload_sqlstate: invalid SQLSTATE \"4000\"");
 	expect_error("[class.a]\nmatch = user:x\noverload_sqlstate = 40p01\n", 4,
 	             "overload_sqlstate: invalid SQLSTATE");
+	expect_error("[class.a]\nmatch = user:x\nroute = standby\n", 4,
+	             "route: \"standby\": expected primary, replica or prefer-replica");
 	expect_error("[class.a]\nmatch = user:x\nreserve = 60%\n[class.b]\nmatch = user:y\n"
 	             "reserve = 50%\n",
 	             7, "reserve: percentage reserves of all classes add up to 110%");
@@ -320,4 +323,20 @@ Test(governor_conf, error_in_included_file)
 
 	cr_assert_null(try_load(GOV_DIR "/bad_include.ini", err, sizeof(err)));
 	cr_assert(strstr(err, "bad_included.ini:4: priority: invalid integer \"high\""), "%s", err);
+}
+
+Test(governor_conf, route_key_and_runtime_set)
+{
+	struct gov_class_conf c;
+	char err[256];
+	memset(&c, 0, sizeof(c));
+	cr_assert_eq(governor_class_set(&c, "route", "Prefer-Replica", err, sizeof(err)), 0, "%s",
+	             err);
+	cr_assert_eq(c.route, ROUTE_PREFER_REPLICA);
+	cr_assert_str_eq(cf(&c, "route"), "prefer-replica");
+	cr_assert_eq(governor_class_set(&c, "route", "replica", err, sizeof(err)), 0);
+	cr_assert_str_eq(governor_route_name(c.route), "replica");
+	cr_assert_eq(governor_class_set(&c, "route", "anywhere", err, sizeof(err)), -1);
+	cr_assert(strstr(err, "expected primary, replica or prefer-replica"), "%s", err);
+	cr_assert_eq(c.route, ROUTE_REPLICA, "a refused value changes nothing");
 }

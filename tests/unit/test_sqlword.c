@@ -29,3 +29,37 @@ Test(sqlword, word_boundaries_and_case)
 	cr_assert_not(sw("SELECT 1", w));
 	cr_assert_not(sw("COMM", w), "shorter than the word");
 }
+
+static int ro(const char *q)
+{
+	return sql_begins_read_only(q, strlen(q));
+}
+
+Test(sqlword, read_only_begin_as_drivers_write_it)
+{
+	cr_assert(ro("BEGIN READ ONLY"));
+	cr_assert(ro("begin read only;"));
+	cr_assert(ro("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"), "psycopg2's form");
+	cr_assert(ro("BEGIN TRANSACTION ISOLATION LEVEL SERIALIZABLE, READ ONLY, DEFERRABLE"));
+	cr_assert(ro("start transaction read only"));
+	cr_assert(ro("START TRANSACTION ISOLATION LEVEL READ COMMITTED READ ONLY NOT DEFERRABLE"));
+	cr_assert(ro("  /* odoo */ BEGIN WORK\n READ  ONLY ; SELECT 1"),
+	          "comments, blanks and a following statement");
+	cr_assert(ro("BEGIN READ WRITE, READ ONLY"), "the last access mode wins");
+}
+
+Test(sqlword, not_read_only)
+{
+	cr_assert_not(ro("BEGIN"));
+	cr_assert_not(ro("BEGIN;"));
+	cr_assert_not(ro("BEGIN ISOLATION LEVEL REPEATABLE READ"));
+	cr_assert_not(ro("BEGIN READ ONLY, READ WRITE"));
+	cr_assert_not(ro("START READ ONLY"), "START needs TRANSACTION");
+	cr_assert_not(ro("SELECT 'BEGIN READ ONLY'"));
+	cr_assert_not(ro("BEGINNING READ ONLY"));
+	cr_assert_not(ro("BEGIN ISOLATION LEVEL READ ONLY"), "not an isolation level");
+	cr_assert_not(ro("BEGIN READ"), "cut short");
+	cr_assert_not(ro("BEGIN READ ONLY GARBAGE"), "an unknown mode: not recognised");
+	cr_assert_not(ro(""));
+	cr_assert_not(ro("SET TRANSACTION READ ONLY"));
+}
