@@ -92,8 +92,9 @@ def cancel_raw_request():
         raise AssertionError('query finished without an error after cancel')
     check_sqlstate(err, '57014', what='cancelled query')
     eq(c.query('SELECT 3')[0], [('3',)], 'after cancel')
-    # a cancel with a wrong secret does nothing
-    c.send_msg(b'Q', b'SELECT pg_sleep(1.5)\0')
+    # a cancel with a wrong secret does nothing. The sleep is long enough that the poll of
+    # pg_stat_activity sees it running even on a slow sanitizer build.
+    c.send_msg(b'Q', b'SELECT pg_sleep(4)\0')
     wait_running(pg, 'raw_cancel')
     harness.send_cancel('127.0.0.1', p.port, c.backend_key[0], c.backend_key[1] ^ 0x5a5a5a5a)
     rows, err = c.read_result(timeout=15)
